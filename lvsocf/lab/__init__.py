@@ -1,0 +1,1 @@
+"""The lab: a real IPVS kernel under qemu (vm) and network-namespace topologies (netns)."""

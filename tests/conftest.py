@@ -1,0 +1,24 @@
+import os
+from pathlib import Path
+
+import pytest
+
+IN_VM = os.environ.get("LVSOCF_IN_VM") == "1"
+MARKED_DIRS = {"kernel": "kernel", "cluster": "cluster"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for part in Path(str(item.fspath)).parts:
+            if part in MARKED_DIRS:
+                item.add_marker(MARKED_DIRS[part])
+        # Kernel and cluster tests never skip: outside the lab VM they fail, saying how to run.
+        if not IN_VM and (item.get_closest_marker("kernel") or item.get_closest_marker("cluster")):
+            item.add_marker(pytest.mark.usefixtures("_require_vm"))
+
+
+@pytest.fixture
+def _require_vm():
+    pytest.fail("this test needs the real IPVS kernel: run it through `make test` "
+                "(or python -m lvsocf.lab.vm -- python -m pytest -m kernel)")

@@ -1,0 +1,85 @@
+"""Real servers through lvsocf.ipvs, cross-checked with `ipvsadm -Sn`/`-Ln --thresholds`."""
+import pytest
+
+from lvsocf.ipvs import errors
+from lvsocf.ipvs.model import RealServer, Service, ServiceKey
+from tests.kernel.conftest import ipvsadm, saved
+
+KEY = ServiceKey("tcp", "10.0.0.1", 80)
+
+
+@pytest.fixture
+def svc(k):
+    k.add_service(Service(KEY, scheduler="wrr"))
+    return KEY
+
+
+@pytest.mark.parametrize("rs,rule", [
+    (RealServer("10.0.1.1", 80, "gate", 1), "-r 10.0.1.1:80 -g -w 1"),
+    (RealServer("10.0.1.2", 8080, "masq", 5), "-r 10.0.1.2:8080 -m -w 5"),
+    (RealServer("10.0.1.3", 80, "ipip", 0), "-r 10.0.1.3:80 -i -w 0"),
+    (RealServer("10.0.1.4", 80, "ipip", 2, tun_type="gue", tun_port=6080),
+     "-r 10.0.1.4:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum"),
+    (RealServer("10.0.1.5", 80, "ipip", 2, tun_type="gre"),
+     "-r 10.0.1.5:80 -i -w 2 --tun-type gre"),
+])
+def test_add_each_method(k, svc, rs, rule):
+    k.add_real_server(svc, rs)
+    assert any(line.startswith(f"-a -t 10.0.0.1:80 {rule}") for line in saved()), saved()
+    (info,) = k.real_servers(svc)
+    assert info.real_server.method == rs.method and info.real_server.weight == rs.weight
+    assert info.real_server.ident == rs.ident
+
+
+def test_thresholds_and_counts(k, svc):
+    k.add_real_server(svc, RealServer("10.0.1.1", 80, "masq", 3, u_threshold=100, l_threshold=10))
+    out = ipvsadm("-Ln", "--thresholds")
+    assert "10.0.1.1:80" in out and " 100 " in out.replace("\t", " ") and " 10 " in out
+    (info,) = k.real_servers(svc)
+    assert (info.real_server.u_threshold, info.real_server.l_threshold) == (100, 10)
+    assert (info.active_conns, info.inactive_conns, info.persistent_conns) == (0, 0, 0)
+
+
+def test_edit_never_loses_forwarding_method(k, svc):
+    """pyroute2's dest("set") without fwd_method turns NAT into DR: our edit always sends it."""
+    k.add_real_server(svc, RealServer("10.0.1.1", 80, "masq", 1))
+    k.edit_real_server(svc, RealServer("10.0.1.1", 80, "masq", 9))
+    assert "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 9" in saved()
+    k.edit_real_server(svc, RealServer("10.0.1.1", 80, "ipip", 9))
+    assert any(r.startswith("-a -t 10.0.0.1:80 -r 10.0.1.1:80 -i -w 9") for r in saved())
+
+
+def test_ipv6_and_fwmark_services(k):
+    k6 = ServiceKey("tcp", "2001:db8::1", 80)
+    k.add_service(Service(k6))
+    k.add_real_server(k6, RealServer("2001:db8:1::1", 80, "masq", 2))
+    kf = ServiceKey(fwmark=3)
+    k.add_service(Service(kf))
+    k.add_real_server(kf, RealServer("10.0.2.1", 0, "gate", 1))
+    rules = saved()
+    assert "-a -t [2001:db8::1]:80 -r [2001:db8:1::1]:80 -m -w 2" in rules
+    assert "-a -f 3 -r 10.0.2.1:0 -g -w 1" in rules
+    assert k.real_servers(k6)[0].real_server.address == "2001:db8:1::1"
+
+
+def test_delete_only_that_one_and_errors(k, svc):
+    k.add_real_server(svc, RealServer("10.0.1.1", 80))
+    k.add_real_server(svc, RealServer("10.0.1.2", 80))
+    k.delete_real_server(svc, "10.0.1.1", 80)
+    assert saved() == {"-A -t 10.0.0.1:80 -s wrr", "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 1"}
+    with pytest.raises(errors.NotFound):
+        k.delete_real_server(svc, "10.0.1.1", 80)
+    with pytest.raises(errors.Exists):
+        k.add_real_server(svc, RealServer("10.0.1.2", 80))
+    with pytest.raises(errors.NotFound):
+        k.add_real_server(ServiceKey("tcp", "10.9.9.9", 80), RealServer("10.0.1.3", 80))
+
+
+def test_pipelined_apply_reports_each_failure(k, svc):
+    from lvsocf.ipvs.netlink import ops
+    batch = [ops.add_real_server(svc, RealServer(f"10.0.3.{i}", 80)) for i in range(1, 201)]
+    batch.insert(50, ops.add_real_server(svc, RealServer("10.0.3.1", 80)))   # duplicate
+    results = k.apply(batch)
+    assert [i for i, r in enumerate(results) if r is not None] == [50]
+    assert isinstance(results[50], errors.Exists)
+    assert len([r for r in saved() if r.startswith("-a")]) == 200
