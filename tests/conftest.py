@@ -22,3 +22,11 @@ def pytest_collection_modifyitems(config, items):
 def _require_vm():
     pytest.fail("this test needs the real IPVS kernel: run it through `make test` "
                 "(or python -m lvsocf.lab.vm -- python -m pytest -m kernel)")
+
+
+@pytest.fixture(scope="session")
+def ocf_agents():
+    """The agents of this checkout installed where pacemaker, pcs, crmsh and ocf-tester look
+    (/usr/lib/ocf/resource.d/lvsocf/), running this checkout's Python."""
+    from lvsocf.lab.install import install_agents
+    return install_agents()

@@ -2,11 +2,8 @@
 import sys
 import time
 
-import pytest
-
 from lvsocf.ipvs import proc
 from lvsocf.ipvs.model import RealServer, Service, ServiceKey
-from lvsocf.lab.netns import Topology, run
 from tests.kernel.conftest import ipvsadm
 
 SERVER = """
@@ -20,22 +17,6 @@ import socket, time
 c = socket.create_connection(("10.0.0.1", 80), timeout=20)
 assert c.recv(5) == b"hello"; print("ok", flush=True); time.sleep(60)
 """
-
-
-@pytest.fixture
-def nat_topology():
-    """Director = this test's namespace; a client and a NAT real server hang off it."""
-    with Topology("ct") as topo:
-        cl, rs = topo.host("cl"), topo.host("rs")
-        topo.link(cl, "eth0", None, "dcl")
-        topo.link(rs, "eth0", None, "drs")
-        topo.address(None, "dcl", "10.0.0.1/24")
-        topo.address(None, "drs", "10.0.1.254/24")
-        topo.address(cl, "eth0", "10.0.0.2/24")
-        topo.address(rs, "eth0", "10.0.1.1/24")
-        topo.route(rs, "default", "via", "10.0.1.254")
-        run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
-        yield topo, cl, rs
 
 
 def test_nat_connection_is_listed(k, nat_topology):

@@ -1,0 +1,290 @@
+"""ocf:lvsocf:IPVSService — one IPVS virtual service.
+
+start creates the service or adopts an existing one, editing its settings in place (never
+delete + add, which would drop every connection); stop deletes only this service; monitor
+reads /proc/net/ip_vs (no netlink, no pyroute2) and, at OCF_CHECK_LEVEL 10, compares every
+setting through netlink; reload-agent applies scheduler/persistence/fallback changes live.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+
+from lvsocf import state
+from lvsocf.agents import identity, kernel
+from lvsocf.agents.base import (
+    OCF_ERR_GENERIC,
+    OCF_NOT_RUNNING,
+    OCF_SUCCESS,
+    Action,
+    Agent,
+    ConfigError,
+    Context,
+    InstalledError,
+    OcfError,
+    Param,
+)
+from lvsocf.agents.params import Value
+from lvsocf.ipvs.model import SCHED_FLAGS, RealServer, Service, ServiceKey
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
+              "mh", "twos")
+RECORD = "services"
+
+PARAMETERS = identity.PARAMETERS + (
+    Param("scheduler", "Scheduler", f"""
+          The IPVS scheduling algorithm (ipvsadm -s): one of {', '.join(SCHEDULERS)}.
+          Changed with reload-agent, live and without dropping connections.""",
+          default="wlc", reloadable=True),
+    Param("sched_flags", "Scheduler flags", """
+          Comma-separated scheduler flags (ipvsadm -b): sh-fallback and sh-port for sh,
+          mh-fallback and mh-port for mh, or flag-1, flag-2, flag-3.""",
+          default="", reloadable=True),
+    Param("persistent", "Persistence timeout (seconds)", """
+          Persistent service (ipvsadm -p, keepalived persistence_timeout): a client keeps
+          going to the same real server for this many seconds after its last connection.
+          0 turns persistence off.""",
+          type="integer", default=0, min=0, max=2678400, reloadable=True),
+    Param("netmask", "Persistence granularity", """
+          Which clients share persistence (ipvsadm -M): an IPv4 netmask such as 255.255.255.0,
+          or for IPv6 a prefix length such as 64. Needs persistent.""",
+          default="", reloadable=True),
+    Param("pe", "Persistence engine", """
+          Persistence engine (ipvsadm --pe), e.g. sip for Call-ID based persistence of
+          UDP SIP. Needs persistent.""", default="", reloadable=True),
+    Param("ops", "One-packet scheduling", """
+          Schedule every UDP datagram on its own (ipvsadm -o), for UDP services whose
+          datagrams are independent (DNS, syslog).""",
+          type="boolean", default=False, reloadable=True),
+    Param("fallback", "Fallback (sorry) server", """
+          ADDRESS[:PORT] of a server that gets the traffic while no real server of this
+          service has weight (all health checks down, or none configured); it is taken out
+          as soon as one real server is back (ldirectord fallback, keepalived sorry_server).
+          The port defaults to the service port.""", default="", reloadable=True),
+    Param("fallback_method", "Forwarding method of the fallback server", """
+          gate (direct routing), masq (NAT) or ipip (tunnel).""",
+          type="select", choices=("gate", "masq", "ipip"), default="masq", reloadable=True),
+)
+
+ACTIONS = (
+    Action("start", 30), Action("stop", 30),
+    Action("monitor", 30, interval=10, depth=0),
+    Action("monitor", 30, interval=60, depth=10),
+    Action("reload-agent", 30),
+    Action("meta-data", 5),
+    Action("validate-all", 20, depth=0), Action("validate-all", 20, depth=10),
+)
+
+_NAME = re.compile(r"^[a-z0-9_]{1,15}$")
+
+
+def _netmask(key: ServiceKey, raw: str) -> str | int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if key.family == "inet6":
+        if not raw.isdigit():
+            raise ConfigError(f"netmask {raw[:40]!r}: an IPv6 service takes a prefix length "
+                              "(1-128), not a dotted quad")
+        prefix = int(raw)
+        if not 1 <= prefix <= 128:
+            raise ConfigError(f"netmask {prefix}: an IPv6 prefix length is 1-128")
+        return prefix
+    try:
+        if raw.isdigit():
+            return str(ipaddress.IPv4Network(f"0.0.0.0/{raw}").netmask)
+        return str(ipaddress.IPv4Network(f"0.0.0.0/{raw}").netmask)
+    except ValueError:
+        raise ConfigError(f"netmask {raw[:40]!r} is not an IPv4 netmask "
+                          "(e.g. 255.255.255.0)") from None
+
+
+def _sched_flags(scheduler: str, raw: str) -> frozenset[str]:
+    flags = frozenset(f.strip() for f in raw.split(",") if f.strip())
+    for flag in flags:
+        if flag not in SCHED_FLAGS:
+            raise ConfigError(f"sched_flags: unknown flag {flag[:30]!r} (known: "
+                              f"{', '.join(sorted(SCHED_FLAGS))})")
+        prefix = flag.split("-")[0]
+        if prefix in ("sh", "mh") and prefix != scheduler:
+            raise ConfigError(f"sched_flags: {flag} is a flag of the {prefix} scheduler, "
+                              f"not of {scheduler}")
+    return flags
+
+
+def desired(params: Mapping[str, Value]) -> Service:
+    """The Service the parameters describe; ConfigError (exit 6) on anything malformed."""
+    key = identity.service_key(params)
+    scheduler = str(params.get("scheduler") or "wlc")
+    if not _NAME.match(scheduler) or scheduler not in SCHEDULERS:
+        raise ConfigError(f"scheduler {scheduler[:30]!r} is not an IPVS scheduler "
+                          f"({', '.join(SCHEDULERS)})")
+    persistent = int(params.get("persistent") or 0)
+    netmask = _netmask(key, str(params.get("netmask") or ""))
+    pe = str(params.get("pe") or "")
+    if pe and not _NAME.match(pe):
+        raise ConfigError(f"pe {pe[:30]!r} is not a persistence engine name (e.g. sip)")
+    if not persistent and (netmask is not None or pe):
+        raise ConfigError("netmask and pe need persistence: set persistent to a timeout")
+    one_packet = bool(params.get("ops"))
+    if one_packet and not key.fwmark and key.protocol != "udp":
+        raise ConfigError("ops (one-packet scheduling) is for UDP services only")
+    return Service(key, scheduler=scheduler, sched_flags=_sched_flags(scheduler, str(
+        params.get("sched_flags") or "")), persistent=persistent, netmask=netmask,
+        pe_name=pe, one_packet=one_packet)
+
+
+def fallback_server(params: Mapping[str, Value], key: ServiceKey) -> RealServer | None:
+    raw = str(params.get("fallback") or "").strip()
+    if not raw:
+        return None
+    address, port = identity.parse_hostport(raw, "fallback", key.port)
+    rs = RealServer(address, port, str(params.get("fallback_method") or "masq"), weight=1)
+    if rs.family != key.family:
+        raise ConfigError(f"fallback {address} is not of the service's address family")
+    return rs
+
+
+def validate(params: Mapping[str, Value], depth: int) -> None:
+    svc = desired(params)
+    fallback_server(params, svc.key)
+    if depth < 10:
+        return
+    if not kernel.module_available("ip_vs"):
+        raise InstalledError("IPVS is not available in this kernel (module ip_vs missing)")
+    if not kernel.module_available(f"ip_vs_{svc.scheduler}"):
+        raise InstalledError(f"scheduler {svc.scheduler} is not available in this kernel "
+                             f"(module ip_vs_{svc.scheduler} missing)")
+    if svc.pe_name and not kernel.module_available(f"ip_vs_pe_{svc.pe_name}"):
+        raise InstalledError(f"persistence engine {svc.pe_name} is not available in this "
+                             f"kernel (module ip_vs_pe_{svc.pe_name} missing)")
+
+
+# ---- actions ----------------------------------------------------------------------------
+
+def _record(ctx: Context, svc: Service, fallback: RealServer | None) -> None:
+    key = svc.key
+    state.write(RECORD, ctx.instance, {
+        "key": {"protocol": key.protocol, "address": key.address, "port": key.port,
+                "fwmark": key.fwmark, "family": key.family},
+        "fallback": None if fallback is None else {
+            "address": fallback.address, "port": fallback.port, "method": fallback.method},
+    })
+
+
+def recorded_key(instance: str) -> ServiceKey | None:
+    data = state.read(RECORD, instance)
+    try:
+        return ServiceKey(**data["key"]) if data else None
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _apply(ctx: Context) -> int:
+    from lvsocf.ipvs import reconcile
+    from lvsocf.ipvs.fallback import plan_fallback
+
+    svc = desired(ctx.params)
+    fallback = fallback_server(ctx.params, svc.key)
+    with kernel.ipvs() as k:
+        result = reconcile.reconcile_service(k, svc)
+        if result.failed:
+            raise kernel.as_ocf(result.failed[0][1])
+        for op in result.applied:
+            ctx.logger.info("%s: %s", "created" if op.cmd == 1 else "edited in place", op.what)
+        _record(ctx, svc, fallback)
+        fb = reconcile.apply(k, plan_fallback(svc.key, fallback, k.real_servers(svc.key)))
+        for _op, err in fb.failed:
+            ctx.logger.warning("fallback server: %s", err)
+        for op in fb.applied:
+            ctx.logger.info("fallback server: %s", op.what)
+    return OCF_SUCCESS
+
+
+def start(ctx: Context) -> int:
+    return _apply(ctx)
+
+
+def reload_agent(ctx: Context) -> int:
+    if _find(identity.service_key(ctx.params)) is None:
+        return OCF_NOT_RUNNING
+    return _apply(ctx)
+
+
+def stop(ctx: Context) -> int:
+    # Pacemaker runs stop with the *new* parameters after a change: undo what start recorded.
+    key = recorded_key(ctx.instance)
+    if key is None:
+        if ctx.config_error is not None:
+            return OCF_SUCCESS      # unusable parameters: nothing can have been started
+        key = identity.service_key(ctx.params)
+    if kernel.loaded():
+        from lvsocf.ipvs import errors
+        with kernel.ipvs() as k:
+            try:
+                k.delete_service(key)
+                ctx.logger.info("deleted service %s", key)
+            except errors.NotFound:
+                pass
+    state.remove(RECORD, ctx.instance)
+    return OCF_SUCCESS
+
+
+def _find(key: ServiceKey):
+    from lvsocf.ipvs import proc
+    services = proc.read_services()
+    return next((s for s in services or () if s.matches(key)), None)
+
+
+def monitor(ctx: Context) -> int:
+    if ctx.config_error is not None:
+        return OCF_NOT_RUNNING
+    svc = desired(ctx.params)
+    found = _find(svc.key)
+    if found is None:
+        return OCF_NOT_RUNNING
+    if found.scheduler != svc.scheduler or found.persistent != bool(svc.persistent):
+        raise OcfError(f"service {svc.key} was changed outside the cluster: scheduler "
+                       f"{found.scheduler}{', persistent' if found.persistent else ''}; "
+                       f"expected {svc.scheduler}{', persistent' if svc.persistent else ''}",
+                       OCF_ERR_GENERIC)
+    if ctx.depth >= 10:
+        with kernel.ipvs() as k:
+            info = k.service(svc.key)
+        if info is None:
+            return OCF_NOT_RUNNING
+        if not svc.same_settings(info.service):
+            raise OcfError(f"service {svc.key} was changed outside the cluster: "
+                           f"{_describe(info.service)}; expected {_describe(svc)}")
+    return OCF_SUCCESS
+
+
+def _describe(svc: Service) -> str:
+    words = [f"scheduler {svc.scheduler}"]
+    if svc.sched_flags:
+        words.append("flags " + ",".join(sorted(svc.sched_flags)))
+    if svc.persistent:
+        words.append(f"persistent {svc.persistent} netmask {svc.effective_netmask}")
+    if svc.pe_name:
+        words.append(f"pe {svc.pe_name}")
+    if svc.one_packet:
+        words.append("ops")
+    return " ".join(words)
+
+
+AGENT = Agent(
+    "IPVSService", "One IPVS virtual service",
+    """Manages one IPVS (LVS) virtual service in the kernel table: a tcp/udp/sctp VIP:PORT or a
+    firewall mark, its scheduler, persistence and fallback server. Real servers are separate
+    ocf:lvsocf:IPVSRealServer resources. Put the service and its real servers in a group
+    before the VIP (ocf:heartbeat:IPaddr2): a director that owns the VIP before its service
+    exists answers clients with RST.""",
+    parameters=PARAMETERS, actions=ACTIONS,
+    handlers={"start": start, "stop": stop, "monitor": monitor, "reload-agent": reload_agent},
+    validate=validate,
+)
+
+
+def main() -> None:
+    AGENT.run()

@@ -1,0 +1,65 @@
+"""Health checks: one small module per check type behind one interface, and the shared
+rise/fall state machine.
+
+    from lvsocf.checks import build_checker, Target
+    checker = build_checker("http", Target("192.0.2.10", 80), {"request": "/health"})
+    result = await checker.check(timeout=3.0)      # CheckResult(ok, latency, detail)
+
+    from lvsocf.checks.state import RiseFall
+    rf = RiseFall(rise=2, fall=3)
+    transition = rf.observe(result.ok)             # Transition(old, new, hard, at) or None
+
+Interface (base.py): Target(address, port), CheckResult(ok, latency, detail), the Checker
+protocol (`kind`, `async check(timeout) -> CheckResult`, never raises: errors and timeouts are
+ok=False; only cancellation propagates) and CheckConfigError (a ValueError naming the bad
+option). build_checker validates every option up front, so a CheckConfigError is what an
+agent's validate-all reports; options that a kind does not use are ignored, empty values mean
+"unset". Option keys are the IPVSRealServer parameter names (docs/interfaces.md).
+
+Kinds (module: how):
+  none      none.py      always up
+  ping      ping.py      ICMP/ICMPv6 echo on a shared datagram (ping_group_range) or raw socket
+  tcp       tcp.py       connect, close
+  http      http.py      HTTP/1.1 request with a small asyncio client; status_codes, receive
+  https     http.py      same over TLS; verification on unless tls_verify=false; ca_file
+  udp       udp.py       send udp_payload; udp_expect prefix, or no port unreachable
+  dns       dns.py       hand-built query over UDP; NOERROR, question echoed, receive
+  external  external.py  external_command argv (shlex, no shell), exit 0, group killed at timeout
+
+Everything runs on the caller's event loop: no threads, no executor (the external check forks
+its command; on Python 3.11 asyncio's default child watcher uses one thread per child).
+Modules are imported on first use so importing this package stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from .base import CheckConfigError, Checker, CheckResult, Target
+
+__all__ = ["CHECK_KINDS", "CheckConfigError", "CheckResult", "Checker", "Target",
+           "build_checker"]
+
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "none": ("none", "NoneChecker"),
+    "ping": ("ping", "PingChecker"),
+    "tcp": ("tcp", "TcpChecker"),
+    "http": ("http", "HttpChecker"),
+    "https": ("http", "HttpsChecker"),
+    "udp": ("udp", "UdpChecker"),
+    "dns": ("dns", "DnsChecker"),
+    "external": ("external", "ExternalChecker"),
+}
+
+CHECK_KINDS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def build_checker(kind: str, target: Target, options: Mapping[str, str]) -> Checker:
+    """A checker of `kind` for `target`; raises CheckConfigError for a bad kind or option."""
+    entry = _REGISTRY.get(kind)
+    if entry is None:
+        raise CheckConfigError(
+            f"check_type: expected one of {', '.join(CHECK_KINDS)}, got {kind!r}")
+    module = importlib.import_module(f"{__name__}.{entry[0]}")
+    checker: Checker = getattr(module, entry[1])(target, options)
+    return checker

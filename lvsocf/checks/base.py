@@ -1,0 +1,155 @@
+"""The one interface every check implements, plus the option parsers they share."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
+
+
+class CheckConfigError(ValueError):
+    """A check option is invalid; the message names the option (agent parameter name)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a check probes: the real server, or its check_address/check_port override."""
+
+    address: str
+    port: int | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check. `detail` is short, says why it failed, and never holds secrets."""
+
+    ok: bool
+    latency: float
+    detail: str
+
+
+@runtime_checkable
+class Checker(Protocol):
+    kind: ClassVar[str]
+
+    async def check(self, timeout: float) -> CheckResult:
+        """Probe once. Never raises (except CancelledError); a timeout is ok=False."""
+        ...
+
+
+async def guarded(probe: Callable[[], Awaitable[str]], timeout: float,
+                  timeout_ok: bool = False, timeout_detail: str = "") -> CheckResult:
+    """Run `probe` under `timeout` and turn its outcome into a CheckResult.
+
+    `probe` returns a short detail on success and raises CheckFailed (or any OSError/ValueError
+    etc.) on failure. Only cancellation of the caller propagates.
+    """
+    import asyncio  # here, not at the top: importing the package (agents do) stays cheap
+
+    start = time.monotonic()
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            detail = await probe()
+    except TimeoutError as exc:
+        latency = time.monotonic() - start
+        if not deadline.expired():      # a kernel ETIMEDOUT, not our deadline: a plain error
+            return CheckResult(False, latency, describe_error(exc))
+        if timeout_ok:
+            return CheckResult(True, latency, timeout_detail or f"no error within {timeout:g}s")
+        return CheckResult(False, latency, timeout_detail or f"timed out after {timeout:g}s")
+    except CheckFailed as exc:
+        return CheckResult(False, time.monotonic() - start, str(exc))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a check must never raise
+        return CheckResult(False, time.monotonic() - start, describe_error(exc))
+    return CheckResult(True, time.monotonic() - start, detail)
+
+
+class CheckFailed(Exception):
+    """Raised inside a probe: the server answered, but not well enough. str() is the detail."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, secret-free description of an exception."""
+    if isinstance(exc, OSError) and not hasattr(exc, "library"):   # not an ssl.SSLError
+        if exc.errno and exc.errno > 0:
+            return os.strerror(exc.errno)     # asyncio's "Connect call failed" hides it
+        if exc.strerror:
+            return exc.strerror
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    return f"{name}: {text}"[:200] if text else name
+
+
+# ---- option parsing shared by the checks ---------------------------------------------------
+
+_TRUE = frozenset({"1", "true", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "no", "n", "off"})
+
+
+def option(options: Mapping[str, str], name: str, default: str = "") -> str:
+    """An option's value, stripped; empty or missing gives `default`."""
+    value = options.get(name)
+    if value is None:
+        return default
+    value = str(value).strip()
+    return value if value else default
+
+
+def parse_bool(options: Mapping[str, str], name: str, default: bool) -> bool:
+    value = option(options, name).lower()
+    if not value:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise CheckConfigError(f"{name}: expected a boolean (true/false), got {value!r}")
+
+
+def parse_hex(options: Mapping[str, str], name: str) -> bytes:
+    value = option(options, name)
+    if value[:2].lower() == "0x":
+        value = value[2:]
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise CheckConfigError(f"{name}: expected hex bytes like 'deadbeef', got {value!r}") \
+            from None
+
+
+def parse_regex(options: Mapping[str, str], name: str) -> re.Pattern[str] | None:
+    value = option(options, name)
+    if not value:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise CheckConfigError(f"{name}: invalid regular expression: {exc}") from None
+
+
+def check_address(target: Target) -> str:
+    """The target address as a canonical IP literal (IPv6 scope ids kept)."""
+    try:
+        return str(ipaddress.ip_address(target.address))
+    except ValueError:
+        raise CheckConfigError(
+            f"check_address: expected an IPv4 or IPv6 address, got {target.address!r}") from None
+
+
+def check_port(target: Target, default: int | None = None) -> int:
+    port = target.port if target.port is not None else default
+    if port is None:
+        raise CheckConfigError("check_port: this check needs a port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise CheckConfigError(f"check_port: expected 1-65535, got {port!r}")
+    return port
+
+
+def is_ipv6(address: str) -> bool:
+    return ":" in address

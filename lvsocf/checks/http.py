@@ -1,0 +1,220 @@
+"""check_type=http|https: one HTTP/1.1 request with a small asyncio client (no threads).
+
+Options: http_method (GET|HEAD), request (path, default /), virtualhost (Host header and TLS
+server name; default the address), status_codes (default 200-299, e.g. "200,301,302-304"),
+receive (regex searched in the first 64 KiB of the body), tls_verify (default true: chain and
+hostname/IP are verified), ca_file (PEM CA bundle used instead of the system store).
+The request carries no credentials; details never include headers or body text.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import re
+import ssl
+from collections.abc import Mapping
+from typing import ClassVar
+
+from .base import (
+    CheckConfigError,
+    CheckFailed,
+    CheckResult,
+    Target,
+    check_address,
+    check_port,
+    guarded,
+    option,
+    parse_bool,
+    parse_regex,
+)
+
+MAX_HEAD = 64 * 1024       # status line + headers
+MAX_BODY = 64 * 1024       # body bytes kept for `receive`
+_STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: |\r?$)")
+_TOKEN_SAFE = re.compile(r"[\x21-\x7e]+")   # printable ASCII, no space: request target, host
+_HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def parse_status_codes(text: str) -> frozenset[int]:
+    """ "200-299" or "200,301,302-304" -> the set of codes. Raises CheckConfigError."""
+    codes: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        low, sep, high = part.partition("-")
+        try:
+            first = int(low)
+            last = int(high) if sep else first
+        except ValueError:
+            raise CheckConfigError(
+                f"status_codes: expected codes or ranges like '200-299,301', got {text!r}") \
+                from None
+        if not 100 <= first <= last <= 599:
+            raise CheckConfigError(f"status_codes: {part!r} is not a range within 100-599")
+        codes.update(range(first, last + 1))
+    return frozenset(codes)
+
+
+_CONTEXTS: dict[tuple[bool, str, float], ssl.SSLContext] = {}
+
+
+def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
+    """A shared client context (building one costs milliseconds and loads the CA store)."""
+    mtime = os.stat(ca_file).st_mtime if verify and ca_file else 0.0
+    key = (verify, ca_file if verify else "", mtime)
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        if verify:
+            ctx = ssl.create_default_context(cafile=ca_file or None)
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        for stale in [k for k in _CONTEXTS if k[:2] == key[:2]]:
+            del _CONTEXTS[stale]            # the CA file changed: forget the old context
+        _CONTEXTS[key] = ctx
+    return ctx
+
+
+class HttpChecker:
+    kind: ClassVar[str] = "http"
+    tls: ClassVar[bool] = False
+
+    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
+        default_port = 443 if self.tls else 80
+        self.address = check_address(target)
+        self.port = check_port(target, default_port)
+        self.method = option(options, "http_method", "GET").upper()
+        if self.method not in ("GET", "HEAD"):
+            raise CheckConfigError(f"http_method: expected GET or HEAD, got {self.method!r}")
+        path = option(options, "request", "/")
+        if not _TOKEN_SAFE.fullmatch(path):
+            raise CheckConfigError("request: a path without spaces or control characters")
+        self.path = path if path.startswith("/") else "/" + path
+        vhost = option(options, "virtualhost")
+        if vhost and not _HOSTNAME.fullmatch(vhost):
+            raise CheckConfigError(f"virtualhost: expected a host name, got {vhost!r}")
+        self.codes_text = option(options, "status_codes", "200-299")
+        self.codes = parse_status_codes(self.codes_text)
+        self.receive = parse_regex(options, "receive")
+        self.verify = parse_bool(options, "tls_verify", True)
+        self.ca_file = option(options, "ca_file")
+        if self.tls and self.verify and self.ca_file and not os.path.isfile(self.ca_file):
+            raise CheckConfigError(f"ca_file: {self.ca_file!r} is not a file")
+        bare = self.address.partition("%")[0]           # no IPv6 scope id in names
+        self.server_name = vhost or bare
+        host = vhost or (f"[{bare}]" if ipaddress.ip_address(bare).version == 6 else bare)
+        if self.port != default_port:
+            host = f"{host}:{self.port}"
+        self.request = (f"{self.method} {self.path} HTTP/1.1\r\nHost: {host}\r\n"
+                        "User-Agent: lvsocf-check\r\nAccept: */*\r\nConnection: close\r\n"
+                        "\r\n").encode("ascii")
+
+    async def check(self, timeout: float) -> CheckResult:
+        return await guarded(self._probe, timeout)
+
+    async def _probe(self) -> str:
+        ctx = None
+        if self.tls:
+            try:
+                ctx = tls_context(self.verify, self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise CheckFailed(f"ca_file: cannot load: {exc.strerror or exc}") from None
+        try:
+            reader, writer = await asyncio.open_connection(
+                self.address, self.port, ssl=ctx, limit=MAX_HEAD,
+                server_hostname=self.server_name if ctx else None)
+        except ssl.SSLCertVerificationError as exc:
+            raise CheckFailed(f"TLS certificate verify failed: {exc.verify_message}") from None
+        except ssl.SSLError as exc:
+            raise CheckFailed(f"TLS handshake failed: {exc.reason or exc}") from None
+        try:
+            writer.write(self.request)
+            status, headers = await read_head(reader)
+            while 100 <= status < 200:                   # interim responses (100, 103)
+                status, headers = await read_head(reader)
+            if status not in self.codes:
+                raise CheckFailed(f"status {status} not in {self.codes_text}")
+            if self.receive is not None:
+                body = b""
+                if self.method != "HEAD" and status not in (204, 304):
+                    body = await read_body(reader, headers)
+                if not self.receive.search(body.decode("utf-8", "replace")):
+                    raise CheckFailed(f"status {status}, body does not match receive")
+            return f"status {status}"
+        finally:
+            writer.close()
+
+
+class HttpsChecker(HttpChecker):
+    kind: ClassVar[str] = "https"
+    tls: ClassVar[bool] = True
+
+
+async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """Read a status line and headers; header names are lower-cased."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        what = "no response" if not exc.partial else "truncated response headers"
+        raise CheckFailed(f"{what} (connection closed)") from None
+    except asyncio.LimitOverrunError:
+        raise CheckFailed(f"response headers larger than {MAX_HEAD // 1024} KiB") from None
+    lines = head.split(b"\r\n")
+    match = _STATUS_LINE.match(lines[0])
+    if not match:
+        raise CheckFailed("not an HTTP response")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if sep:
+            key = name.strip().lower().decode("latin-1")
+            val = value.strip().decode("latin-1")
+            headers[key] = f"{headers[key]}, {val}" if key in headers else val
+    return int(match.group(3)), headers
+
+
+async def read_body(reader: asyncio.StreamReader, headers: Mapping[str, str],
+                    cap: int = MAX_BODY) -> bytes:
+    """Up to `cap` body bytes: chunked, Content-Length, or read-until-close framing."""
+    try:
+        if headers.get("transfer-encoding", "").lower().rsplit(",", 1)[-1].strip() == "chunked":
+            return await _read_chunked(reader, cap)
+        if "content-length" in headers:
+            try:
+                length = int(headers["content-length"].split(",")[0])
+            except ValueError:
+                raise CheckFailed("invalid Content-Length") from None
+            if length < 0:
+                raise CheckFailed("invalid Content-Length")
+            return await reader.readexactly(min(length, cap))
+        body = bytearray()
+        while len(body) < cap:
+            data = await reader.read(cap - len(body))
+            if not data:
+                break
+            body += data
+        return bytes(body)
+    except asyncio.IncompleteReadError:
+        raise CheckFailed("connection closed in the middle of the body") from None
+    except asyncio.LimitOverrunError:
+        raise CheckFailed("malformed chunked body") from None
+
+
+async def _read_chunked(reader: asyncio.StreamReader, cap: int) -> bytes:
+    body = bytearray()
+    while len(body) < cap:
+        line = await reader.readuntil(b"\r\n")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise CheckFailed("malformed chunked body") from None
+        if size == 0:
+            break
+        if size < 0:
+            raise CheckFailed("malformed chunked body")
+        take = min(size, cap - len(body))
+        body += await reader.readexactly(take)
+        if take < size:
+            break                           # cap reached; the rest is not needed
+        await reader.readexactly(2)         # CRLF after the chunk
+    return bytes(body)

@@ -1,0 +1,62 @@
+"""Plan -> POSIX shell script of pcs (0.11+) commands.
+
+The commands work on a copy of the CIB (`pcs -f "$cib"`) that is pushed in one step at the
+end, so the cluster never runs a half-built configuration. One command per line: the script
+can be split back into argv lists with shlex (the tests do).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from .plan import Params, Plan, Primitive
+
+CIB_VAR = '"$cib"'
+PROLOGUE = [
+    "set -eu",
+    'cib=$(mktemp "${TMPDIR:-/tmp}/lvsocf-cib.XXXXXX")',
+    "trap 'rm -f \"$cib\"' EXIT",
+    'pcs cluster cib "$cib"',
+]
+EPILOGUE = ['pcs cluster cib-push "$cib" --config']
+
+
+def _pcs(*words: str) -> str:
+    return f"pcs -f {CIB_VAR} " + " ".join(words)
+
+
+def _kv(params: Params) -> list[str]:
+    return [shlex.quote(f"{k}={v}") for k, v in params]
+
+
+def _create(prim: Primitive, tail: list[str]) -> list[str]:
+    words = ["resource", "create", shlex.quote(prim.id), prim.agent, *_kv(prim.params)]
+    for op in prim.ops:
+        words += ["op", "monitor", *_kv(op)]
+    return [f"# {c}" for c in prim.comments] + [_pcs(*words, *tail)]
+
+
+def render(plan: Plan) -> str:
+    """The script body (the caller puts the shebang and the comment header first)."""
+    out = list(PROLOGUE)
+    for group in plan.groups:
+        out.append("")
+        for prim in group.members:
+            out.extend(_create(prim, ["--group", shlex.quote(group.id)]))
+    if plan.clone is not None:
+        meta = [(k, v) for k, v in plan.clone.meta if k != "promotable"]
+        out.append("")
+        out.extend(_create(plan.clone.primitive, ["promotable", *_kv(meta)]))
+    if plan.colocations or plan.orders:
+        out.append("")
+    for col in plan.colocations:
+        out.append(_pcs("constraint", "colocation", "add", shlex.quote(col.rsc), "with",
+                        col.with_role, shlex.quote(col.with_rsc), col.score,
+                        shlex.quote(f"id={col.id}")))
+    for order in plan.orders:
+        out.append(_pcs("constraint", "order", order.first_action, shlex.quote(order.first),
+                        "then", order.then_action, shlex.quote(order.then),
+                        f"kind={order.kind}", shlex.quote(f"id={order.id}")))
+    out.append("")
+    out.extend(EPILOGUE)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,71 @@
+"""Node-local state records (JSON) under a root-only directory, written atomically.
+
+Agents record what they started (so stop can undo it even when Pacemaker runs stop with
+changed parameters) and what the check engine needs to know; the engine records what it
+observed. Default directory /run/lvsocf (per boot, like HA_RSCTMP); LVSOCF_STATE_DIR moves it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.:@-]")
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("LVSOCF_STATE_DIR", "/run/lvsocf"))
+
+
+def _path(kind: str, name: str) -> Path:
+    return state_dir() / kind / (_SAFE.sub("_", name)[:200] + ".json")
+
+
+def _ensure_dir(path: Path) -> None:
+    for directory in (path.parent.parent, path.parent):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+
+
+def write(kind: str, name: str, data: dict[str, Any]) -> None:
+    path = _path(kind, name)
+    _ensure_dir(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def read(kind: str, name: str) -> dict[str, Any] | None:
+    try:
+        with open(_path(kind, name)) as fh:
+            data = json.load(fh)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def remove(kind: str, name: str) -> None:
+    try:
+        _path(kind, name).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def all_of(kind: str) -> dict[str, dict[str, Any]]:
+    """Every readable record of a kind, by file stem; unreadable ones are skipped."""
+    folder = state_dir() / kind
+    out = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            out[path.stem] = data
+    return out

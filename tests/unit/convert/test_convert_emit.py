@@ -1,0 +1,139 @@
+"""Plan and emitters: names, group layout, crm quoting and line wrapping, pcs commands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from lvsocf.cli.convert import crm, pcs
+from lvsocf.cli.convert.diag import Diagnostics
+from lvsocf.cli.convert.mapping import AGENT_REAL, AGENT_SERVICE, AGENT_VIP
+from lvsocf.cli.convert.model import Config, RealServer, SyncDaemon, VirtualService
+from lvsocf.cli.convert.plan import PlanOptions, build_plan, token
+
+XML_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def service(address: str, port: int, protocol: str = "tcp", reals: int = 1) -> VirtualService:
+    svc = VirtualService(line=1, protocol=protocol, address=address, port=port,
+                         params={"scheduler": "wlc"})
+    svc.reals = [RealServer(f"198.51.100.{i + 1}", port, 2, {"method": "masq", "weight": "1",
+                                                              "check_type": "tcp"})
+                 for i in range(reals)]
+    return svc
+
+
+def all_ids(plan) -> list[str]:
+    ids = [g.id for g in plan.groups] + [m.id for g in plan.groups for m in g.members]
+    if plan.clone:
+        ids += [plan.clone.id, plan.clone.primitive.id]
+    return ids + [c.id for c in plan.colocations] + [o.id for o in plan.orders]
+
+
+def test_one_group_per_vip_and_vip_last():
+    config = Config("keepalived", [service("192.0.2.1", 80, reals=2),
+                                   service("192.0.2.2", 80),
+                                   service("192.0.2.1", 53, "udp")])
+    plan = build_plan(config, Diagnostics("x"))
+    assert [g.id for g in plan.groups] == ["lvs-192.0.2.1", "lvs-192.0.2.2"]
+    agents = [m.agent for m in plan.groups[0].members]
+    assert agents == [AGENT_SERVICE, AGENT_REAL, AGENT_REAL, AGENT_SERVICE, AGENT_REAL,
+                      AGENT_VIP]
+    assert plan.clone is None and not plan.colocations and not plan.orders
+
+
+def test_names_are_unique_valid_and_deterministic():
+    config = Config("ldirectord", [service("2001:db8::1", 80), service("2001_db8__1", 80),
+                                   service("a+b.example", 80)])
+    config.sync = SyncDaemon(1, {"interface": "eth1"})
+    plan = build_plan(config, Diagnostics("x"), PlanOptions(prefix="p_"))
+    ids = all_ids(plan)
+    assert len(ids) == len(set(ids))
+    assert all(XML_ID.fullmatch(i) and i.startswith("p_") for i in ids)
+    assert "p_tcp-2001_db8__1-80-2" in ids
+    again = build_plan(config, Diagnostics("x"), PlanOptions(prefix="p_"))
+    assert all_ids(again) == ids
+    assert token("fe80::1%eth0") == "fe80__1_eth0"
+
+
+def test_sync_clone_constraints_for_every_group():
+    config = Config("keepalived", [service("192.0.2.1", 80), service("192.0.2.2", 80)],
+                    SyncDaemon(1, {"syncid": "5", "interface": "eth1"}))
+    plan = build_plan(config, Diagnostics("x"))
+    assert plan.clone.id == "ipvs-sync-clone"
+    assert plan.clone.primitive.params == [("interface", "eth1"), ("syncid", "5")]
+    assert [(c.rsc, c.with_rsc, c.with_role) for c in plan.colocations] == [
+        ("lvs-192.0.2.1", "ipvs-sync-clone", "Promoted"),
+        ("lvs-192.0.2.2", "ipvs-sync-clone", "Promoted")]
+    assert [(o.first, o.first_action, o.then, o.then_action) for o in plan.orders] == [
+        ("ipvs-sync-clone", "promote", "lvs-192.0.2.1", "start"),
+        ("ipvs-sync-clone", "promote", "lvs-192.0.2.2", "start")]
+
+
+def test_check_params_of_other_check_types_are_dropped():
+    svc = service("192.0.2.1", 80)
+    svc.reals[0].params.update({"check_type": "ping", "check_port": "80", "request": "/"})
+    plan = build_plan(Config("keepalived", [svc]), Diagnostics("x"))
+    params = dict(plan.groups[0].members[1].params)
+    assert "check_port" not in params and "request" not in params
+
+
+@pytest.mark.parametrize(("value", "quoted"), [
+    ("10.0.0.1", "10.0.0.1"),
+    ("sh-port,sh-fallback", "sh-port,sh-fallback"),
+    ("", '""'),
+    ("a b", '"a b"'),
+    ('say "hi"', '"say \\"hi\\""'),
+    ("back\\slash", '"back\\\\slash"'),
+    ("[::1]:80", '"[::1]:80"'),
+    ("x=y", '"x=y"'),
+])
+def test_crm_quote(value, quoted):
+    assert crm.quote(value) == quoted
+
+
+def test_crm_output_shape():
+    config = Config("keepalived", [service("192.0.2.1", 80, reals=12)],
+                    SyncDaemon(1, {"interface": "eth1"}))
+    diags = Diagnostics("x")
+    text = crm.render(build_plan(config, diags), diags)
+    lines = text.splitlines()
+    assert all(len(ln.expandtabs(8)) <= 110 for ln in lines)
+    assert "commit" not in text
+    # every continuation line follows a line ending in a backslash
+    for prev, cur in zip(lines, lines[1:], strict=False):
+        if cur.startswith("\t"):
+            assert prev.endswith(" \\")
+    assert "clone ipvs-sync-clone ipvs-sync \\" in lines
+    assert "\top monitor interval=9s role=Promoted timeout=20s \\" in lines
+
+
+def test_crm_warns_about_values_crmsh_may_alter():
+    svc = service("192.0.2.1", 80)
+    svc.reals[0].params["check_type"] = "http"
+    svc.reals[0].params["receive"] = "caf\u00e9"
+    diags = Diagnostics("x")
+    crm.render(build_plan(Config("keepalived", [svc]), diags), diags)
+    assert any("non-ASCII" in msg for _, msg in diags.warnings)
+
+
+def test_pcs_script_commands():
+    config = Config("keepalived", [service("192.0.2.1", 80)], SyncDaemon(1, {"interface": "e"}))
+    text = pcs.render(build_plan(config, Diagnostics("x")))
+    argvs = [shlex.split(ln) for ln in text.splitlines()
+             if ln.startswith('pcs -f "$cib" ')]
+    creates = [a for a in argvs if a[3:5] == ["resource", "create"]]
+    assert [a[5] for a in creates] == ["tcp-192.0.2.1-80", "tcp-192.0.2.1-80-rs-198.51.100.1",
+                                       "vip-192.0.2.1", "ipvs-sync"]
+    assert all(a[-2:] == ["--group", "lvs-192.0.2.1"] for a in creates[:3])
+    assert creates[3][-4:] == ["promotable", "promoted-max=1", "promoted-node-max=1",
+                               "clone-node-max=1"]
+    assert ["pcs", "-f", "$cib", "constraint", "colocation", "add", "lvs-192.0.2.1", "with",
+            "Promoted", "ipvs-sync-clone", "INFINITY", "id=col-lvs-192.0.2.1-with-sync"] in argvs
+    assert ["pcs", "-f", "$cib", "constraint", "order", "promote", "ipvs-sync-clone", "then",
+            "start", "lvs-192.0.2.1", "kind=Mandatory",
+            "id=ord-sync-then-lvs-192.0.2.1"] in argvs
+    lines = text.splitlines()
+    assert lines[:4] == pcs.PROLOGUE and lines[-1] == pcs.EPILOGUE[0]
