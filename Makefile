@@ -25,3 +25,37 @@ demo: setup
 
 bench: setup
 	$(VM) $(PY) -m bench.apply
+
+# ---- packaging (packaging/pkg.py; README "Packages and installation") ---------------------------
+# make install [DESTDIR=/tmp/stage] [PREFIX=/usr/local] [PYTHON3=/usr/bin/python3]
+#              [WHEELS=dir holding the wheels of packaging/vendor.txt | VENDOR=no]
+# make deb, make rpm: dist/lvsocf_V-1_all.deb, dist/lvsocf-V-1.noarch.rpm and .src.rpm
+PREFIX ?= /usr/local
+DESTDIR ?=
+PYTHON3 ?= /usr/bin/python3
+OCF_ROOT ?= /usr/lib/ocf
+WHEELS ?=
+VENDOR ?= yes
+DIST ?= dist
+PKG := $(PYTHON3) packaging/pkg.py
+PKG_WHEELS := $(if $(WHEELS),--wheels "$(WHEELS)")
+PKG_LAYOUT := --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --ocf-root "$(OCF_ROOT)" --python "$(PYTHON3)"
+
+.PHONY: install uninstall deb rpm packages test-packaging
+
+install:
+	$(PKG) install $(PKG_LAYOUT) $(if $(filter no,$(VENDOR)),--no-vendor,$(PKG_WHEELS))
+
+uninstall:
+	$(PKG) uninstall $(PKG_LAYOUT)
+
+deb:
+	$(PKG) deb --out "$(DIST)" $(PKG_WHEELS)
+
+rpm:
+	$(PKG) rpm --out "$(DIST)" $(PKG_WHEELS)
+
+packages: deb rpm
+
+test-packaging: setup
+	$(PYTEST) tests/packaging

@@ -337,6 +337,9 @@ def _guard(ctx: Context, step: Callable[[Context, list[str]], int | None],
         rc = step(ctx, problems)
     except OcfError as err:
         return _fail(ctx, err.rc, str(err)), True
+    except ImportError as err:  # a Python dependency is missing: not installed (5)
+        ctx.logger.debug("%s failed", ctx.action, exc_info=True)
+        return _fail(ctx, OCF_ERR_INSTALLED, f"missing Python module: {err}"), True
     except SystemExit as err:  # a handler calling sys.exit(): treat it as a return
         rc = OCF_SUCCESS if err.code is None else err.code
     except BaseException as err:  # noqa: B036 - no traceback may reach the user

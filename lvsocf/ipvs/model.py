@@ -132,7 +132,7 @@ class RealServer:
 
     @property
     def family(self) -> str:
-        return family_of(self.address)
+        return "inet6" if ":" in self.address else "inet"   # the address is canonical
 
     @property
     def ident(self) -> tuple[str, int]:

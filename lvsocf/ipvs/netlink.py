@@ -8,6 +8,7 @@ matched back to its request by sequence number, so one failure names its own ent
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import itertools
 import socket
@@ -65,13 +66,14 @@ class Op:
 # host-order prefix length, and raw stats/flags decoding (pyroute2's from_message drops them).
 
 def _addr_bytes(address: str) -> bytes:
-    return ipaddress.ip_address(address).packed.ljust(16, b"\0")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return socket.inet_pton(family, address).ljust(16, b"\0")
 
 
 def _addr_str(raw: bytes, family: int) -> str:
     if family == socket.AF_INET6:
-        return str(ipaddress.IPv6Address(bytes(raw[:16])))
-    return str(ipaddress.IPv4Address(bytes(raw[:4])))
+        return socket.inet_ntop(socket.AF_INET6, bytes(raw[:16]))
+    return socket.inet_ntop(socket.AF_INET, bytes(raw[:4]))
 
 
 def netmask_to_wire(family: str, netmask: str | int) -> int:
@@ -169,6 +171,12 @@ def _daemon_from(attrs: dict) -> SyncDaemon:
 
 def _attrs(**items: dict | int | bytes) -> bytes:
     return codec.encode_attrs(_MSG, items)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_nla(key: ServiceKey) -> bytes:
+    """The encoded service-key attribute: the same for every real server of a service."""
+    return _attrs(service=_key_attrs(key))
 
 
 # ---- the socket -------------------------------------------------------------------------
@@ -365,18 +373,18 @@ class ops:  # noqa: N801 - a namespace of Op builders, used by reconcile and ben
 
     @staticmethod
     def add_real_server(key: ServiceKey, rs: RealServer) -> Op:
-        return Op(protocol.CMD_NEW_DEST, _attrs(service=_key_attrs(key), dest=_dest_attrs(rs)),
+        return Op(protocol.CMD_NEW_DEST, _key_nla(key) + _attrs(dest=_dest_attrs(rs)),
                   f"real server {rs} of {key}")
 
     @staticmethod
     def edit_real_server(key: ServiceKey, rs: RealServer) -> Op:
-        return Op(protocol.CMD_SET_DEST, _attrs(service=_key_attrs(key), dest=_dest_attrs(rs)),
+        return Op(protocol.CMD_SET_DEST, _key_nla(key) + _attrs(dest=_dest_attrs(rs)),
                   f"real server {rs} of {key}")
 
     @staticmethod
     def delete_real_server(key: ServiceKey, address: str, port: int) -> Op:
         dest = {"addr": _addr_bytes(address), "port": port}
-        return Op(protocol.CMD_DEL_DEST, _attrs(service=_key_attrs(key), dest=dest),
+        return Op(protocol.CMD_DEL_DEST, _key_nla(key) + _attrs(dest=dest),
                   f"real server {address}:{port} of {key}")
 
     @staticmethod

@@ -24,6 +24,7 @@ DAEMON_STATES = {"master": 1, "backup": 2}   # IP_VS_STATE_MASTER / IP_VS_STATE_
 
 class _Stats:
     class stats(nla):
+        prefix = "IPVS_STATS_ATTR_"
         nla_map = (
             ("IPVS_STATS_ATTR_UNSPEC", "none"),
             ("IPVS_STATS_ATTR_CONNS", "uint32"),
@@ -39,6 +40,7 @@ class _Stats:
         )
 
     class stats64(nla):
+        prefix = "IPVS_STATS_ATTR_"
         nla_map = (
             ("IPVS_STATS_ATTR_UNSPEC", "none"),
             ("IPVS_STATS_ATTR_CONNS", "uint64"),

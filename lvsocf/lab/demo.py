@@ -1,32 +1,38 @@
-"""`make demo`: a failover on real IPVS and real Pacemaker inside the lab VM.
-
-Not yet: the cluster scenario lands with the cluster-integration issue. Until then this boots
-the lab VM and shows the real IPVS table being driven by lvsocf.ipvs.
+"""`make demo`: the shipped crm example 2 (DR service + IPVSSync promotable clone), adapted
+only in addresses and interfaces, on two Pacemaker/Corosync directors inside the lab VM
+(real IPVS kernel). Kills the active director, fails back after warm-up, and prints a short
+report: the cluster, a timeline, connections kept/lost, failover time.
 """
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
+from pathlib import Path
 
-from lvsocf.lab import vm
+from lvsocf.lab import failover, vm
 
-SCRIPT = """
-from lvsocf.lab.netns import unshare_net
-unshare_net()
-import subprocess
-from lvsocf.ipvs.model import RealServer, Service, ServiceKey
-from lvsocf.ipvs.netlink import Ipvs
-with Ipvs() as k:
-    key = ServiceKey("tcp", "198.18.0.10", 80)
-    k.add_service(Service(key, scheduler="wrr"))
-    k.add_real_server(key, RealServer("198.18.1.1", 80, "masq", 2))
-    print("kernel IPVS", k.version()[0])
-print(subprocess.run(["ipvsadm", "-Ln"], capture_output=True, text=True).stdout)
-"""
+
+def example_config() -> str:
+    return failover.adapt((failover.REPO / failover.EXAMPLE).read_text())
 
 
 def main() -> int:
-    print("lvsocf demo: the cluster failover demo is not there yet; showing the IPVS lab VM.")
-    return vm.run([sys.executable, "-c", SCRIPT], timeout=600)
+    print(__doc__)
+    with tempfile.TemporaryDirectory(prefix="lvsocf-demo-") as tmp:
+        work = Path(tmp)
+        cib = work / "cib.xml"
+        cib.write_text(failover.build_cib(example_config(), work, failover.PROPERTIES))
+        result = work / "result.json"
+        rc = vm.run([sys.executable, "-m", "lvsocf.lab.failover", "--cib", str(cib),
+                     "--json", str(result)], cwd=str(failover.REPO), timeout=2400,
+                    shares=[work])
+        if result.exists():
+            data = json.loads(result.read_text())
+            print(f"\ndemo result: failover {data['failover']}, "
+                  f"connections kept {data['clients'].get('kept')}/"
+                  f"{data['clients'].get('total')}")
+    return rc
 
 
 if __name__ == "__main__":

@@ -53,6 +53,13 @@ def _raw_serial(path: str) -> int:
     return fd
 
 
+def _mount_shares(paths: list[str]) -> None:
+    for index, path in enumerate(paths):
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(["/bin/mount", "-t", "9p", "-o", "trans=virtio,version=9p2000.L",
+                        f"share{index}", path], check=False)
+
+
 def _run(job: dict) -> int:
     out = _raw_serial("/dev/ttyS1")
     err = _raw_serial("/dev/ttyS2")
@@ -78,6 +85,7 @@ def main() -> None:
         _mount_all()
         with open(job_file) as fh:
             job = json.load(fh)
+        _mount_shares(job.get("shares", []))
         rc = _run(job)
     except Exception as exc:  # PID 1 must never die with a traceback: the VM would hang
         print(f"lvsocf-vm guest: {exc!r}", file=sys.stderr, flush=True)

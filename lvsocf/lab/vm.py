@@ -58,7 +58,12 @@ def _pump(src: Path, dst) -> None:
             dst.flush()
 
 
-def qemu_argv(kernel: Path, initrd: Path, jobdir: Path, memory: int, cpus: int) -> list[str]:
+def qemu_argv(kernel: Path, initrd: Path, jobdir: Path, memory: int, cpus: int,
+              shares: Sequence[Path] = ()) -> list[str]:
+    extra = []
+    for i, share in enumerate(shares):
+        extra += ["-fsdev", f"local,id=share{i},path={share},security_model=none",
+                  "-device", f"virtio-9p-pci,fsdev=share{i},mount_tag=share{i}"]
     return [
         "qemu-system-x86_64", *accelerator(),
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-nic", "none",
@@ -72,20 +77,24 @@ def qemu_argv(kernel: Path, initrd: Path, jobdir: Path, memory: int, cpus: int) 
         "-chardev", f"pipe,id=out,path={jobdir / 'stdout'}",
         "-chardev", f"pipe,id=err,path={jobdir / 'stderr'}",
         "-serial", "chardev:console", "-serial", "chardev:out", "-serial", "chardev:err",
+        *extra,
     ]
 
 
 def run(argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
         memory: int = 2048, cpus: int = 2, timeout: float = 3600,
-        keep_console: Path | None = None) -> int:
-    """Boot, run argv as root inside, stream its output to ours, return its exit status."""
+        keep_console: Path | None = None, shares: Sequence[Path] = ()) -> int:
+    """Boot, run argv as root inside, stream its output to ours, return its exit status.
+    `shares` are host folders the guest may write to, mounted at the same paths."""
+    shares = [Path(p).resolve() for p in shares]
     kernel, release = find_kernel()
     workdir = Path(tempfile.mkdtemp(prefix="lvsocf-vm-"))
     try:
         jobdir = workdir / "job"
         jobdir.mkdir()
         initrd = initramfs.build(release, workdir)
-        job = {"argv": list(argv), "cwd": cwd or os.getcwd(), "env": dict(env or {})}
+        job = {"argv": list(argv), "cwd": cwd or os.getcwd(), "env": dict(env or {}),
+               "shares": [str(p) for p in shares]}
         (jobdir / "job.json").write_text(json.dumps(job))
         (jobdir / "python").write_text(sys.executable)
         (jobdir / "guest").write_text(str(GUEST))
@@ -94,7 +103,7 @@ def run(argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] |
                 os.mkfifo(jobdir / f"{stream}.{end}")
         argv_qemu = ["setpriv", "--pdeathsig", "KILL", "--",
                      "timeout", "--kill-after=5", str(int(timeout)),
-                     *qemu_argv(kernel, initrd, jobdir, memory, cpus)]
+                     *qemu_argv(kernel, initrd, jobdir, memory, cpus, shares)]
         qemu = subprocess.Popen(argv_qemu, stdin=subprocess.DEVNULL)
         pumps = [threading.Thread(target=_pump, args=(jobdir / "stdout.out", sys.stdout.buffer),
                                   daemon=True),
@@ -142,6 +151,8 @@ def main(args: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600,
                         help="seconds before the VM is killed")
     parser.add_argument("--console", type=Path, help="keep the kernel console log here")
+    parser.add_argument("--share", type=Path, action="append", default=[],
+                        help="a host folder the guest may write to (same path inside)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     opts = parser.parse_args(args)
     command = opts.command[1:] if opts.command[:1] == ["--"] else opts.command
@@ -149,7 +160,7 @@ def main(args: Sequence[str] | None = None) -> int:
         parser.error("no command given")
     try:
         return run(command, memory=opts.memory, cpus=opts.cpus, timeout=opts.timeout,
-                   keep_console=opts.console)
+                   keep_console=opts.console, shares=opts.share)
     except VmError as exc:
         print(f"lvsocf lab vm: {exc}", file=sys.stderr)
         return 125

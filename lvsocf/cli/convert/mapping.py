@@ -13,12 +13,13 @@ AGENT_REAL = "ocf:lvsocf:IPVSRealServer"
 AGENT_SYNC = "ocf:lvsocf:IPVSSync"
 AGENT_VIP = "ocf:heartbeat:IPaddr2"
 
-# monitor operations written for every resource (crmsh adds none by itself)
-OP_MONITOR = [("interval", "10s"), ("timeout", "20s")]
+# monitor operations written for every resource (crmsh adds none by itself); the timeout is
+# the largest the agents advise in their meta-data (crmsh refuses smaller ones on load)
+OP_MONITOR = [("interval", "10s"), ("timeout", "30s")]
 # a promotable clone needs a distinct interval per role
 OPS_SYNC = [
-    [("interval", "9s"), ("role", "Promoted"), ("timeout", "20s")],
-    [("interval", "10s"), ("role", "Unpromoted"), ("timeout", "20s")],
+    [("interval", "10s"), ("role", "Promoted"), ("timeout", "30s")],
+    [("interval", "11s"), ("role", "Unpromoted"), ("timeout", "30s")],
 ]
 SYNC_CLONE_META = [
     ("promotable", "true"),

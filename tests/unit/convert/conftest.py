@@ -106,19 +106,20 @@ class Cib:
         self.missing = {f"ocf:lvsocf:{n}" for n in AGENT_NAMES if n not in agents}
 
     def new(self, name: str = "cib") -> Path:
-        """An empty CIB with stonith disabled and two nodes."""
+        """An empty CIB with quorum, stonith disabled and two nodes."""
         cib = self.tmp_path / f"{name}.xml"
         cib.write_text(_check(["cibadmin", "--empty"]).stdout)
         env = _cib_env(cib)
+        _check(["cibadmin", "--modify", "--xml-text", '<cib have-quorum="1"/>'], env)
         _check(["crm_attribute", "-n", "stonith-enabled", "-v", "false"], env)
         for i in (1, 2):
             _check(["cibadmin", "-o", "nodes", "-C", "-X", f'<node id="{i}" uname="node{i}"/>'],
                    env)
         return cib
 
-    def crm_load(self, cib: Path, script: Path) -> None:
+    def crm_load(self, cib: Path, script: Path, force: bool = False) -> None:
         text = script.read_text()
-        force = any(agent in text for agent in self.missing)
+        force = force or any(agent in text for agent in self.missing)
         argv = ["crm", *(["-F"] if force else []), "configure", "load", "update", str(script)]
         _check(argv, _cib_env(cib))
 

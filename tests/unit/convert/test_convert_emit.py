@@ -107,7 +107,7 @@ def test_crm_output_shape():
         if cur.startswith("\t"):
             assert prev.endswith(" \\")
     assert "clone ipvs-sync-clone ipvs-sync \\" in lines
-    assert "\top monitor interval=9s role=Promoted timeout=20s \\" in lines
+    assert "\top monitor interval=10s role=Promoted timeout=30s \\" in lines
 
 
 def test_crm_warns_about_values_crmsh_may_alter():

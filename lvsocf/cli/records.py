@@ -1,0 +1,163 @@
+"""The state records `lvsocf status` reads, parsed tolerantly.
+
+Every parser takes whatever json.loads gave (any type) and returns plain values, or raises
+Malformed with a message that names the bad field. Optional fields of the wrong type become
+None: a record is rejected only when it cannot be placed (its service key, address, port or
+health state are unusable).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lvsocf.ipvs.model import FAMILIES, PROTOCOLS, ServiceKey
+
+HEALTH_STATES = ("unknown", "up", "soft_down", "down", "soft_up")
+RsKey = tuple[ServiceKey, str, int]
+Parsed = tuple[Any, dict[str, Any]]
+
+
+def pid_alive(pid: int) -> bool:
+    """The process exists (signal 0); a pid we may not signal counts as existing."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError, OSError):
+        return False
+    return True
+
+
+class Malformed(ValueError):
+    """A record that cannot be used; str() names the field."""
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Malformed(f"{name}: expected an integer, got {value!r}")
+    return value
+
+
+def opt_num(value: Any) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def opt_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def service_key(raw: Any) -> ServiceKey:
+    """A key dict of a record -> ServiceKey, canonical (so it compares equal to the kernel's)."""
+    if not isinstance(raw, Mapping):
+        raise Malformed("service key: expected an object")
+    fwmark = raw.get("fwmark") or 0
+    family = raw.get("family") or "inet"
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise Malformed(f"service key: unknown family {family!r}")
+    if fwmark:
+        return ServiceKey(fwmark=_int(fwmark, "fwmark"), family=family)
+    protocol = raw.get("protocol") or "tcp"
+    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
+        raise Malformed(f"service key: unknown protocol {protocol!r}")
+    address = raw.get("address")
+    if not isinstance(address, str):
+        raise Malformed("service key: no address and no fwmark")
+    try:
+        return ServiceKey(protocol=protocol, address=address,
+                          port=_int(raw.get("port", 0), "port"))
+    except ValueError as exc:
+        raise Malformed(f"service key: {exc}") from None
+
+
+def address(value: Any, name: str = "address") -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise Malformed(f"{name}: not an IP address: {value!r}") from None
+
+
+def _object(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise Malformed("not a JSON object")
+    return raw
+
+
+def parse_service(raw: Any) -> Parsed:
+    """A `services` record -> (ServiceKey, {"fallback": None | {address, port, method}})."""
+    raw = _object(raw)
+    key = service_key(raw.get("key"))
+    fallback = raw.get("fallback")
+    fb = None
+    if isinstance(fallback, dict):
+        fb = {"address": address(fallback.get("address"), "fallback address"),
+              "port": opt_int(fallback.get("port")) or 0,
+              "method": opt_str(fallback.get("method"))}
+    return key, {"fallback": fb}
+
+
+def _rs_key(raw: dict[str, Any], src: Any) -> RsKey:
+    key = service_key(raw.get("service"))
+    if not isinstance(src, dict):
+        raise Malformed("real_server: expected an object")
+    return key, address(src.get("address")), _int(src.get("port", 0), "port")
+
+
+def parse_realserver(raw: Any) -> Parsed:
+    """A `realservers` record -> ((key, address, port), {"failure_action"})."""
+    raw = _object(raw)
+    return _rs_key(raw, raw.get("real_server")), {
+        "failure_action": opt_str(raw.get("failure_action"))}
+
+
+def parse_health(raw: Any, alive: Callable[[int], bool] = pid_alive) -> Parsed:
+    """A `health` record -> ((key, address, port), the fields `lvsocf status --json` shows)."""
+    raw = _object(raw)
+    rs_key = _rs_key(raw, raw)
+    state = raw.get("state")
+    if state not in HEALTH_STATES:
+        raise Malformed(f"state: expected one of {', '.join(HEALTH_STATES)}, got {state!r}")
+    check = raw.get("check")
+    if isinstance(check, dict):
+        check = check.get("kind")
+    healthy = raw.get("healthy")
+    pid = opt_int(raw.get("engine_pid"))
+    return rs_key, {
+        "state": state,
+        "healthy": healthy if isinstance(healthy, bool) else state in ("up", "soft_down"),
+        "since": opt_num(raw.get("since")),
+        "last_check": opt_num(raw.get("last_check")),
+        "latency": opt_num(raw.get("latency")),
+        "detail": opt_str(raw.get("detail")),
+        "error": opt_str(raw.get("error")) or None,
+        "check": opt_str(check),
+        "weight": opt_int(raw.get("weight")),
+        "configured_weight": opt_int(raw.get("configured_weight")),
+        "engine_pid": pid,
+        "engine_running": None if pid is None or pid <= 0 else alive(pid),
+        "failure_action": opt_str(raw.get("failure_action")),
+    }
+
+
+def parse_engine(raw: Any, alive: Callable[[int], bool] = pid_alive) -> dict[str, Any]:
+    """The engine's `engine/status` record -> {pid, running, started, at, counters...}."""
+    raw = _object(raw)
+    pid = opt_int(raw.get("pid"))
+    out: dict[str, Any] = {"pid": pid,
+                           "running": None if pid is None or pid <= 0 else alive(pid)}
+    for name in ("started", "at"):
+        out[name] = opt_num(raw.get(name))
+    for name in ("registrations", "healthy", "down", "checks", "failures"):
+        out[name] = opt_int(raw.get(name))
+    return out

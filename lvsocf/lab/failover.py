@@ -1,0 +1,348 @@
+"""The failover scenario: two directors running Pacemaker/Corosync with the lvsocf agents,
+two DR real servers and a client, all in namespaces (inside the lab VM). Loads a crm
+configuration (the shipped example 2, adapted in addresses and interfaces only), kills the
+active director, measures how long each piece takes to come up on the other one and which
+client connections survive; then brings the director back, lets it warm up as sync backup
+and fails back.
+
+Used by `make demo`, tests/cluster/ and bench/failover.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lvsocf.lab import backend
+from lvsocf.lab.cluster import Cluster, Node
+from lvsocf.lab.netns import Topology
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = "crm-examples/2-dr-sync/dr-sync.crm"
+VIP, PORT = "198.18.0.10", 443
+REAL_SERVERS = ("198.18.0.11", "198.18.0.12")
+CLIENT = "198.18.0.100"
+LAN_IF, HA_IF = "eth0", "eth1"          # the example's interface names
+# the example's documentation addresses -> the lab's (benchmarking range, namespaces only)
+ADDRESSES = {"192.0.2.20": VIP, "192.0.2.21": REAL_SERVERS[0], "192.0.2.22": REAL_SERVERS[1]}
+SITE_NAME = "www.example.com"           # the example's check virtualhost
+
+
+@dataclass
+class Timeline:
+    events: list[tuple[float, str]] = field(default_factory=list)
+    t0: float = field(default_factory=time.time)
+
+    def mark(self, what: str, at: float | None = None) -> None:
+        self.events.append(((at or time.time()) - self.t0, what))
+
+    def lines(self) -> list[str]:
+        return [f"  {t:7.1f}s  {what}" for t, what in sorted(self.events)]
+
+
+class Lab:
+    """Topology + cluster + real servers + client, torn down by close()."""
+
+    def __init__(self, workdir: Path, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.topo = Topology("lab")
+        self.workdir = workdir
+        self.lan = self.topo.bridge("lan")
+        self.ha = self.topo.bridge("ha")
+        self.cluster = Cluster(self.topo, workdir, self.ha, ha_ifname=HA_IF)
+        self.tls = backend.site_certificate(workdir, SITE_NAME)
+        self.client = ""
+        self.real_servers: dict[str, str] = {}
+        self.traffic: subprocess.Popen | None = None
+
+    def build(self) -> None:
+        for name in ("node1", "node2"):
+            node = self.cluster.add_node(name)
+            self.cluster.plug(node, self.lan, LAN_IF, f"198.18.0.{node.nodeid}/24")
+        self.client = self.topo.host("cli")
+        self.topo.plug(self.client, self.lan, "eth0", f"{CLIENT}/24")
+        for i, address in enumerate(REAL_SERVERS, start=1):
+            ns = self.topo.host(f"rs{i}")
+            self.topo.plug(ns, self.lan, "eth0", f"{address}/24")
+            self.topo.address(ns, "lo", f"{VIP}/32")       # DR: the VIP on lo, never ARPed
+            for key, value in (("net.ipv4.conf.all.arp_ignore", "1"),
+                               ("net.ipv4.conf.all.arp_announce", "2")):
+                self.topo.sysctl(ns, key, value)
+            self.start_backend(ns)
+            self.real_servers[address] = ns
+
+    def start_backend(self, ns: str) -> subprocess.Popen:
+        proc = self.topo.spawn(ns, [sys.executable, "-m", "lvsocf.lab.backend", str(PORT),
+                                    str(self.tls.cert), str(self.tls.key)], cwd=str(REPO))
+        deadline = time.monotonic() + 60
+        while f":{PORT} " not in self.topo.exec(ns, ["ss", "-ltn"]).stdout:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"backend in {ns} did not start")
+            time.sleep(0.2)
+        return proc
+
+    def stop_backend(self, ns: str) -> None:
+        self.topo.exec(ns, ["pkill", "-f", "lvsocf.lab.backend"], check=False)
+
+    def start_traffic(self, active: int, idle: int, keepalive: float) -> None:
+        self.traffic = self.topo.spawn(self.client, [
+            sys.executable, "-m", "lvsocf.lab.traffic", VIP, str(PORT), "--active",
+            str(active), "--idle", str(idle), "--keepalive", str(keepalive)],
+            stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+
+    def traffic_events(self, until: Callable[[dict], bool], timeout: float) -> list[dict]:
+        """Read client events until one satisfies `until` (or the timeout)."""
+        import selectors
+        assert self.traffic is not None and self.traffic.stdout is not None
+        events = []
+        sel = selectors.DefaultSelector()
+        sel.register(self.traffic.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = self.traffic.stdout.readline()
+            if not line:
+                break
+            event = json.loads(line)
+            events.append(event)
+            if until(event):
+                break
+        sel.close()
+        return events
+
+    def stop_traffic(self) -> dict:
+        assert self.traffic is not None
+        self.traffic.terminate()
+        events = self.traffic_events(lambda e: e["kind"] == "summary", 60)
+        self.traffic.wait(timeout=30)
+        return next((e for e in events if e["kind"] == "summary"), {})
+
+    def resources(self, via: Node | None = None) -> dict[str, str]:
+        """resource id -> node name (active instances), clone instances as id:role."""
+        status = self.cluster.status(via)
+        placed: dict[str, str] = {}
+        if status is None:
+            return placed
+        for res in status.iter("resource"):
+            node = res.find("node")
+            if res.get("active") == "true" and node is not None:
+                key = res.get("id")
+                if res.get("role") in ("Promoted", "Master"):
+                    key += ":Promoted"
+                placed[key] = node.get("name")
+        return placed
+
+    def close(self) -> None:
+        if self.traffic is not None and self.traffic.poll() is None:
+            self.traffic.kill()
+        self.cluster.close()
+        self.topo.close()
+
+
+def build_cib(crm_config: str, workdir: Path, properties: dict[str, str]) -> str:
+    """A seed CIB: the crm configuration loaded with crmsh into an empty CIB. Run it on the
+    host (crmsh is Python: ~10x slower inside the TCG guest)."""
+    seed = workdir / "seed.xml"
+    with seed.open("w") as fh:
+        subprocess.run(["cibadmin", "--empty"], stdout=fh, check=True)
+    env = {"CIB_file": str(seed), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(workdir)}
+    for name, value in properties.items():
+        subprocess.run(["crm_attribute", "--type", "crm_config", "-n", name, "-v", value],
+                       env=env, check=True, capture_output=True)
+    config = workdir / "config.crm"
+    config.write_text(crm_config)
+    done = subprocess.run(["crm", "configure", "load", "update", str(config)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"crm configure load failed: {done.stderr[-2000:]}")
+    return seed.read_text()
+
+
+def vip_group(cib: str) -> tuple[str, ...]:
+    """The members of the group that ends with the IPaddr2 VIP: what must move together."""
+    from lxml import etree
+    root = etree.fromstring(cib.encode())
+    for group in root.iter("group"):
+        members = [p for p in group.iterchildren("primitive")]
+        if any(p.get("type") == "IPaddr2" for p in members):
+            return tuple(p.get("id") for p in members)
+    raise ValueError("no group with an IPaddr2 VIP in the CIB")
+
+
+def adapt(example: str) -> str:
+    """The shipped example with the lab's addresses (the lab uses the example's interface
+    names). The one other change: the lab has no fence device, so the FENCING block's
+    stonith-enabled=true becomes false (a site puts its fence devices there instead)."""
+    for old, new in ADDRESSES.items():
+        example = example.replace(old, new)
+    return example.replace("property stonith-enabled=true", "property stonith-enabled=false")
+
+
+PROPERTIES = {
+    "stonith-enabled": "false",      # the lab has no fence device; a site must have one
+    "dc-deadtime": "2s",
+    "node-action-limit": "8",
+    "load-threshold": "800%",        # a TCG guest's load average is always high
+}
+
+
+@dataclass
+class Result:
+    timeline: Timeline
+    failover: dict[str, float]            # piece -> seconds after the crash
+    failback: dict[str, float]
+    clients: dict
+    notes: list[str] = field(default_factory=list)
+
+
+def _placed_on(lab: Lab, node: str, ids: tuple[str, ...]) -> bool:
+    placed = lab.resources()
+    return all(placed.get(i) == node for i in ids)
+
+
+def _standby(via: Node, node: str, value: str) -> None:
+    via.run(["crm_attribute", "--node", node, "--name", "standby", "--update", value],
+            timeout=120)
+
+
+def _watch(node: Node, real_servers: int) -> subprocess.Popen:
+    return subprocess.Popen(node.argv([
+        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), LAN_IF, "--real-servers",
+        str(real_servers)]), stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+
+
+def _collect(watch: subprocess.Popen, t0: float, timeout: float) -> dict[str, float]:
+    try:
+        out, _ = watch.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        watch.kill()
+        out, _ = watch.communicate()
+    ups = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {u["up"]: round(u["t"] - t0, 1) for u in ups}
+
+
+def run_scenario(cib: str, say: Callable[[str], None], *, group: tuple[str, ...],
+                 active: int = 4, idle: int = 12, keepalive: float = 10.0,
+                 settle: float = 40.0, warmup: float = 40.0) -> Result:
+    """Run the whole scenario; `group` names the resources that must move together."""
+    timeline = Timeline()
+    plain_say = say
+
+    def say(message: str) -> None:  # noqa: F811 - the same callback, with elapsed time
+        plain_say(f"[{time.time() - timeline.t0:6.1f}s] {message}")
+
+    with tempfile.TemporaryDirectory(prefix="lvsocf-lab-") as tmp:
+        lab = Lab(Path(tmp), say)
+        try:
+            return _scenario(lab, timeline, cib, say, group, active, idle, keepalive,
+                             settle, warmup)
+        finally:
+            lab.close()
+
+
+def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None],
+              group: tuple[str, ...], active: int, idle: int, keepalive: float,
+              settle: float, warmup: float) -> Result:
+    from lvsocf.lab.install import install_agents
+    install_agents()
+    say("building: 2 directors (pacemaker+corosync), 2 DR real servers, 1 client")
+    lab.build()
+    lab.cluster.start(cib)
+    timeline.mark("cluster online (2 nodes, DC elected)")
+    lab.cluster.wait(lambda: all(r in lab.resources() for r in group), 600,
+                     "the LVS group started")
+    first = lab.resources()[group[-1]]
+    other = "node2" if first == "node1" else "node1"
+    timeline.mark(f"LVS group started on {first}")
+    say(f"LVS group running on {first}; starting {active} active + {idle} idle connections")
+    lab.start_traffic(active, idle, keepalive)
+    lab.traffic_events(lambda e: e["kind"] == "started", 60)
+    say(f"letting connections settle and sync ({settle:.0f}s)")
+    time.sleep(settle)
+
+    watch = _watch(lab.cluster.node(other), len(REAL_SERVERS))
+    time.sleep(1)
+    crash_at = time.time()
+    lab.cluster.crash(lab.cluster.node(first))
+    timeline.mark(f"{first} killed (SIGKILL of all its processes, its links cut)", crash_at)
+    say(f"killed {first}; watching {other} take over")
+    failover = _collect(watch, crash_at, 600)
+    for piece, secs in failover.items():
+        timeline.mark(f"{piece.replace('_', ' ')} up on {other}", crash_at + secs)
+    time.sleep(max(keepalive * 2, 20))           # every idle connection speaks again
+
+    say(f"{first} comes back (a rebooted node: fresh namespace, empty IPVS table)")
+    lab.cluster.restart(lab.cluster.node(first))
+    lab.cluster.wait(lambda: lab.cluster.online() == {"node1", "node2"}, 600, "rejoin")
+    timeline.mark(f"{first} rejoined the cluster")
+    say(f"{first} warms up as sync backup ({warmup:.0f}s), then the service fails back")
+    time.sleep(warmup)
+    watch = _watch(lab.cluster.node(first), len(REAL_SERVERS))
+    back_at = time.time()
+    _standby(lab.cluster.node(other), other, "on")
+    timeline.mark(f"{other} put in standby (planned failback)", back_at)
+    failback = _collect(watch, back_at, 600)
+    for piece, secs in failback.items():
+        timeline.mark(f"{piece.replace('_', ' ')} up on {first}", back_at + secs)
+    lab.cluster.wait(lambda: _placed_on(lab, first, group), 600, "failback placement")
+    time.sleep(max(keepalive * 2, 20))
+    _standby(lab.cluster.node(first), other, "off")
+    clients = lab.stop_traffic()
+    timeline.mark("client traffic stopped")
+    return Result(timeline, failover, failback, clients)
+
+
+def report(result: Result) -> str:
+    c = result.clients
+    lines = ["", "lvsocf lab failover report", "==========================",
+             "timeline (seconds from cluster start):", *result.timeline.lines(), "",
+             "failover (seconds after the crash): " + ", ".join(
+                 f"{k.replace('_', ' ')} {v}s" for k, v in result.failover.items()),
+             "failback (seconds after standby): " + ", ".join(
+                 f"{k.replace('_', ' ')} {v}s" for k, v in result.failback.items()),
+             f"long-lived connections kept: {c.get('kept')}/{c.get('total')} "
+             f"(longest stall {c.get('max_rtt')}s)",
+             f"new connections every 0.2s: {c.get('probes_ok')} ok, "
+             f"{c.get('probes_failed')} failed (while the VIP moved)"]
+    if c.get("broken"):
+        lines.append("lost: " + ", ".join(f"{k} ({v})" for k, v in c["broken"].items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m lvsocf.lab.failover",
+                                     description="Run the failover scenario (inside the VM).")
+    parser.add_argument("--cib", type=Path, required=True, help="seed CIB (build_cib on host)")
+    parser.add_argument("--group", default="", help="comma-separated resources moving together")
+    parser.add_argument("--json", type=Path, help="write the result here as JSON")
+    parser.add_argument("--active", type=int, default=4)
+    parser.add_argument("--idle", type=int, default=12)
+    parser.add_argument("--keepalive", type=float, default=10.0)
+    parser.add_argument("--settle", type=float, default=40.0)
+    parser.add_argument("--warmup", type=float, default=40.0)
+    opts = parser.parse_args(argv)
+    cib = opts.cib.read_text()
+    group = tuple(g for g in opts.group.split(",") if g) or vip_group(cib)
+    from lvsocf.lab.netns import unshare_net
+    unshare_net()
+    result = run_scenario(cib, lambda m: print(m, flush=True), group=group,
+                          active=opts.active, idle=opts.idle, keepalive=opts.keepalive,
+                          settle=opts.settle, warmup=opts.warmup)
+    print(report(result), flush=True)
+    if opts.json:
+        opts.json.write_text(json.dumps({
+            "failover": result.failover, "failback": result.failback,
+            "clients": result.clients, "timeline": result.timeline.events}))
+    kept = result.clients.get("kept") == result.clients.get("total")
+    return 0 if kept else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The crm-examples load as they are: crmsh `configure load update` and the pcs scripts (run
+with sh) into offline CIBs that crm_verify accepts; both variants define the same thing; the
+layout follows DESIGN.md (service, real servers, then the VIP; sync clone promoted first)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+import pytest
+from examples_cib import (
+    AGENT_REALSERVER,
+    AGENT_SERVICE,
+    AGENT_SYNC,
+    AGENT_VIP,
+    summary,
+)
+from examples_tools import (
+    BUILT_IDS,
+    BUILT_KEYS,
+    EXAMPLES,
+    INTERFACES,
+    PCS_EPILOGUE,
+    PCS_PROLOGUE,
+    SCENARIO_IDS,
+    SCENARIOS,
+    THREE_NODES,
+    agent_metadata,
+    fencing_block,
+    pcs_argvs,
+    run,
+    uncomment_fencing,
+)
+from lxml import etree
+
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+def test_every_scenario_is_there_and_indexed():
+    assert SCENARIO_IDS == ["1-nat-web", "2-dr-sync", "3-dr-directors",
+                            "4-fwmark-persistence", "5-udp-dns"]
+    index = (EXAMPLES / "README.md").read_text()
+    for s in SCENARIOS:
+        assert f"{s.name}/" in index, f"{s.name} missing from crm-examples/README.md"
+        readme = s.readme.read_text()
+        assert f"crm configure load update {s.crm.name}" in readme
+        assert f"sh {s.pcs.name}" in readme
+        assert s.pcs.stat().st_mode & 0o111, f"{s.pcs} is not executable"
+        assert s.pcs.read_text().startswith("#!/bin/sh\n")
+
+
+@pytest.mark.parametrize("name", SCENARIO_IDS)
+def test_pcs_script_is_plain_sh_running_pcs_f(name, built):
+    """sh -n accepts it, and sh ran exactly the pcs commands our shlex reading finds."""
+    s = BY_NAME[name]
+    run(["sh", "-n", str(s.pcs)])
+    argvs = pcs_argvs(s.pcs.read_text())
+    seen = built.pcs_logs[name]
+    assert seen[0][:2] == ["cluster", "cib"] and seen[-1][:2] == ["cluster", "cib-push"]
+    assert [a[2:] for a in seen[1:-1]] == [a[3:] for a in argvs]
+    assert all(a[:1] == ["-f"] for a in seen[1:-1])
+
+
+@pytest.mark.parametrize("key", BUILT_KEYS, ids=BUILT_IDS)
+def test_loaded_cib_verifies(key, built):
+    """crm_verify -x accepts the result with the shipped stonith-enabled=true (the test CIB
+    has a dummy fence device and every node online)."""
+    cib = built.cibs[key]
+    assert summary(cib)["properties"].get("stonith-enabled") == "true"
+    online = built.cib.online(cib, "verify-" + "-".join(map(str, key)))
+    run(["crm_verify", "-V", "-x", str(online)])
+
+
+# what pcs 0.11 prints on stderr for the commands the examples use
+PCS_CHATTER = (
+    "Warning: Defaults do not apply to resources which override them with their own "
+    "defined values",
+    "Adding ipvs-sync ",
+)
+
+
+@pytest.mark.parametrize("key", BUILT_KEYS, ids=BUILT_IDS)
+def test_tools_accept_it_without_a_word(key, built):
+    """No warning from crmsh (it checks parameters and op timeouts against the agents'
+    meta-data) or pcs, unless an agent is not installed yet and had to be forced."""
+    name, tool, _ = key
+    s = BY_NAME[name]
+    if built.cib.forced(s.crm):
+        pytest.skip(f"agents not installed yet: {sorted(built.cib.missing)}")
+    lines = built.stderr[key].splitlines()
+    if tool == "pcs":
+        lines = [line for line in lines if not line.startswith(PCS_CHATTER)]
+    assert lines == []
+
+
+@pytest.mark.parametrize("name", SCENARIO_IDS)
+def test_crm_and_pcs_define_the_same(name, built):
+    crm = summary(built.cibs[(name, "crm", 2)])
+    pcs = summary(built.cibs[(name, "pcs", 2)])
+    for part in crm:
+        assert crm[part] == pcs[part], f"{name}: {part} differ between crm and pcs"
+    if name == THREE_NODES:
+        assert summary(built.cibs[(name, "crm", 3)]) == crm
+
+
+def _identity(params: dict[str, str]) -> tuple:
+    if "fwmark" in params:
+        return ("fwmark", params["fwmark"], params.get("family", "inet"))
+    return (params.get("protocol", "tcp"), params["vip"], params["port"])
+
+
+@pytest.mark.parametrize("name", SCENARIO_IDS)
+def test_layout_follows_the_design(name, built):
+    sm = summary(built.cibs[(name, "crm", 2)])
+    prims, groups = sm["primitives"], sm["groups"]
+    sync = [cid for cid, c in sm["clones"].items() if prims[c["child"]]["agent"] == AGENT_SYNC]
+    assert len(sync) <= 1
+    if sync:
+        meta = sm["clones"][sync[0]]["meta"]
+        assert meta.get("promotable") == "true" and meta.get("promoted-max") == "1"
+    assert groups, "no group"
+    grouped = {m for members in groups.values() for m in members}
+    for pid, p in prims.items():
+        if p["agent"] in (AGENT_SERVICE, AGENT_REALSERVER, AGENT_VIP):
+            assert pid in grouped, f"{pid} is not in a group"
+    for gid, members in groups.items():
+        agents = [prims[m]["agent"] for m in members]
+        assert agents[0] == AGENT_SERVICE, f"{gid}: the service must come first"
+        assert AGENT_VIP in agents, f"{gid}: no VIP"
+        first_vip = agents.index(AGENT_VIP)
+        assert set(agents[first_vip:]) == {AGENT_VIP}, f"{gid}: addresses must come last"
+        assert set(agents[:first_vip]) <= {AGENT_SERVICE, AGENT_REALSERVER}
+        services = []
+        for m, agent in zip(members[:first_vip], agents[:first_vip], strict=True):
+            ident = _identity(prims[m]["params"])
+            if agent == AGENT_SERVICE:
+                services.append(ident)
+            else:
+                assert ident in services, f"{gid}: {m} does not come after its service"
+        addresses = {prims[m]["params"]["ip"] for m in members[first_vip:]}
+        for ident in services:
+            if ident[0] != "fwmark":
+                assert ident[1] in addresses, f"{gid}: no IPaddr2 for {ident[1]}"
+                # the client-facing VIP is the very last member
+                assert prims[members[-1]]["params"]["ip"] in {i[1] for i in services}
+        if sync:
+            assert (gid, "", sync[0], "Promoted", "INFINITY") in sm["colocations"].values()
+            assert (sync[0], "promote", gid, "start", "Mandatory") in sm["orders"].values()
+    assert int(sm["rsc_defaults"].get("resource-stickiness", "0")) > 0
+
+
+def _of(sm: dict, agent: str) -> list[dict[str, str]]:
+    return [p["params"] for p in sm["primitives"].values() if p["agent"] == agent]
+
+
+def test_scenario_features(built):
+    """What each scenario is there to show."""
+    sm = {name: summary(built.cibs[(name, "crm", 2)]) for name in SCENARIO_IDS}
+
+    web = sm["1-nat-web"]
+    rss = _of(web, AGENT_REALSERVER)
+    assert len(rss) == 3 and not web["clones"]
+    assert all(p["method"] == "masq" and p["check_type"] == "http" and p["request"]
+               and p["receive"] for p in rss)
+
+    dr = sm["2-dr-sync"]
+    assert {p["method"] for p in _of(dr, AGENT_REALSERVER)} == {"gate"}
+    assert len(_of(dr, AGENT_SYNC)) == 1
+
+    loop = sm["3-dr-directors"]
+    assert [p.get("lvs_support") for p in _of(loop, AGENT_VIP)] == ["true"]
+    assert [p.get("backup_only") for p in _of(loop, AGENT_SYNC)] == ["true"]
+
+    fwm = sm["4-fwmark-persistence"]
+    services = _of(fwm, AGENT_SERVICE)
+    assert {p["family"] for p in services} == {"inet", "inet6"}
+    assert all(p["fwmark"] and int(p["persistent"]) > 0 and p["netmask"] for p in services)
+    (sync,) = _of(fwm, AGENT_SYNC)
+    assert all(int(sync[k]) > 0 for k in ("timeout_tcp", "timeout_tcpfin", "timeout_udp"))
+
+    dns = sm["5-udp-dns"]
+    (svc,) = _of(dns, AGENT_SERVICE)
+    assert svc["protocol"] == "udp" and svc["fallback"] and svc["ops"] == "true"
+    assert {p["check_type"] for p in _of(dns, AGENT_REALSERVER)} == {"dns"}
+    assert not dns["clones"]
+
+
+def interface_parameters() -> dict[str, set[str]]:
+    """Parameter names per lvsocf agent, as docs/interfaces.md lists them."""
+    text = INTERFACES.read_text().split("## Agent parameters", 1)[1].split("\n## ", 1)[0]
+    names: dict[str, set[str]] = {}
+    identity: set[str] = set()
+    for para in text.split("\n\n"):
+        words = set(re.findall(r"`([a-z][a-z0-9_]*)`", para))
+        head = para.strip()
+        if head.startswith("Service identity"):
+            identity = words
+        for agent in ("IPVSService", "IPVSRealServer", "IPVSSync"):
+            if head.startswith(agent + ":") or head.startswith(agent + " "):
+                names[agent] = words | (identity if "identity" in head.split(":")[1][:20]
+                                        else set())
+    assert set(names) == {"IPVSService", "IPVSRealServer", "IPVSSync"}
+    return names
+
+
+def _metadata_parameters(xml: str) -> set[str]:
+    root = etree.fromstring(xml.encode())
+    return {p.get("name") for p in root.iter("parameter")}
+
+
+def test_every_parameter_exists(built, installed_agents):
+    """Each parameter the examples set is in the agent's meta-data when the agent is
+    installed, otherwise in docs/interfaces.md (the contract the agent is written to)."""
+    documented = interface_parameters()
+    known = {f"ocf:lvsocf:{a}": (_metadata_parameters(installed_agents[a])
+                                 if a in installed_agents else documented[a])
+             for a in documented}
+    known[AGENT_VIP] = _metadata_parameters(agent_metadata(AGENT_VIP))
+    unknown = []
+    for name in SCENARIO_IDS:
+        for pid, p in summary(built.cibs[(name, "crm", 2)])["primitives"].items():
+            if p["agent"] in known:
+                unknown += [f"{name}: {pid}: {k}" for k in p["params"]
+                            if k not in known[p["agent"]]]
+    assert not unknown
+
+
+DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24",
+                                              "2001:db8::/32")]
+
+
+def test_only_documentation_addresses():
+    v4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
+    v6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+    seen = 0
+    for path in sorted(p for p in EXAMPLES.rglob("*") if p.is_file()):
+        text = path.read_text()
+        for token in v4.findall(text) + v6.findall(text):
+            try:
+                addr = ipaddress.ip_address(token)
+            except ValueError:
+                continue
+            if (addr.version == 4 and token.startswith("255.")) or addr.is_multicast:
+                continue  # a netmask, the kernel's sync group 224.0.0.81
+            seen += 1
+            assert any(addr in net for net in DOC_NETS), f"{path.name}: {token}"
+    assert seen > 20
+
+
+def test_fencing_block_is_the_same_everywhere():
+    for attr in ("crm", "pcs"):
+        blocks = {fencing_block(getattr(s, attr).read_text()) for s in SCENARIOS}
+        assert len(blocks) == 1, f"the {attr} FENCING blocks differ"
+        (block,) = blocks
+        assert "stonith-enabled=true" in block and "fence_ipmilan" in block
+
+
+def test_fencing_block_uncommented_loads(offline_cib, tmp_path):
+    """The marked place for the site's fence devices works: the FENCING block (the same in
+    every example) with its command lines uncommented loads, with crmsh and with pcs, into a
+    CIB without any other fence device; both define the same devices, and crm_verify passes
+    with stonith enabled."""
+    s = SCENARIOS[0]
+    crm_file, pcs_file = tmp_path / "fencing.crm", tmp_path / "fencing.pcs.sh"
+    crm_file.write_text(uncomment_fencing(fencing_block(s.crm.read_text())))
+    pcs_file.write_text("\n".join(["#!/bin/sh", *PCS_PROLOGUE,
+                                    uncomment_fencing(fencing_block(s.pcs.read_text())),
+                                    *PCS_EPILOGUE, ""]))
+    crm = offline_cib.new("fence-crm", fence_test=False)
+    assert offline_cib.crm_load(crm, crm_file) == ""
+    pcs = offline_cib.new("fence-pcs", fence_test=False)
+    offline_cib.pcs_run(pcs, pcs_file)
+    want = {"fence-node1": "node1", "fence-node2": "node2"}
+    for cib in (crm, pcs):
+        prims = summary(cib)["primitives"]
+        fences = {k: v for k, v in prims.items() if v["agent"].startswith("stonith:")}
+        assert {k: v["params"]["pcmk_host_list"] for k, v in fences.items()} == want
+        assert all(v["agent"] == "stonith:fence_ipmilan" for v in fences.values())
+        run(["crm_verify", "-V", "-x", str(offline_cib.online(cib, cib.stem + "-online"))])
+    assert summary(crm) == summary(pcs)
+
+
+def test_examples_tree_has_nothing_unexpected():
+    for s in SCENARIOS:
+        names = {p.name for p in s.directory.iterdir()}
+        assert names == {s.crm.name, s.pcs.name, "README.md"}, s.name
+    assert {p.name for p in EXAMPLES.iterdir() if p.is_file()} == {"README.md"}
+
+
+def test_readmes_name_real_files():
+    for s in SCENARIOS:
+        for ref in re.findall(r"`([\w.-]+\.(?:crm|pcs\.sh))`", s.readme.read_text()):
+            assert (s.directory / ref).is_file() or Path(EXAMPLES, ref).is_file(), ref
