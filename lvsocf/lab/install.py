@@ -15,6 +15,10 @@ def install_agents(dest: Path = PROVIDER_DIR, python: str = sys.executable) -> l
     dest.mkdir(parents=True, exist_ok=True)
     dest.chmod(0o755)
     installed = []
+    names = {p.name for p in AGENTS_DIR.iterdir()}
+    for stale in dest.iterdir():        # the provider folder is the lab's: no leftovers
+        if stale.name not in names:
+            stale.unlink()
     for source in sorted(AGENTS_DIR.iterdir()):
         if not source.is_file() or source.name.startswith("."):
             continue
