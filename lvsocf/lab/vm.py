@@ -101,8 +101,11 @@ def run(argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] |
         for stream in ("stdout", "stderr"):
             for end in ("in", "out"):
                 os.mkfifo(jobdir / f"{stream}.{end}")
+        # pdeathsig on both links of the chain: if we die, timeout dies; if timeout dies
+        # (or is killed), qemu dies. Without the second one qemu outlives a killed caller.
         argv_qemu = ["setpriv", "--pdeathsig", "KILL", "--",
                      "timeout", "--kill-after=5", str(int(timeout)),
+                     "setpriv", "--pdeathsig", "KILL", "--",
                      *qemu_argv(kernel, initrd, jobdir, memory, cpus, shares)]
         qemu = subprocess.Popen(argv_qemu, stdin=subprocess.DEVNULL)
         pumps = [threading.Thread(target=_pump, args=(jobdir / "stdout.out", sys.stdout.buffer),
