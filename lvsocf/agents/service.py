@@ -92,8 +92,7 @@ def _netmask(key: ServiceKey, raw: str) -> str | int | None:
             raise ConfigError(f"netmask {prefix}: an IPv6 prefix length is 1-128")
         return prefix
     try:
-        if raw.isdigit():
-            return str(ipaddress.IPv4Network(f"0.0.0.0/{raw}").netmask)
+        # "/N" and dotted quads both parse as the prefix of 0.0.0.0/...
         return str(ipaddress.IPv4Network(f"0.0.0.0/{raw}").netmask)
     except ValueError:
         raise ConfigError(f"netmask {raw[:40]!r} is not an IPv4 netmask "
