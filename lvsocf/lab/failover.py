@@ -138,6 +138,24 @@ class Lab:
                 placed[key] = node.get("name")
         return placed
 
+    def diagnostics(self, lines: int = 60) -> str:
+        """What an operator looks at first: crm_mon with fail counts and attributes, then the
+        errors, warnings and agent messages of each node's pacemaker.log."""
+        out = []
+        for node in self.cluster.alive():
+            mon = node.run(["crm_mon", "-1", "-rfA"], check=False, timeout=60)
+            out += [f"--- crm_mon on {node.name}", mon.stdout + mon.stderr]
+        for node in self.cluster.nodes:
+            log = node.root / "log-pacemaker" / "pacemaker.log"
+            if not log.exists():
+                continue
+            keep = [line for line in log.read_text(errors="replace").splitlines()
+                    if any(w in line for w in ("error", "warning", "lvsocf", "exit-reason",
+                                               "IPVS", "IPaddr2"))]
+            out += [f"--- {node.name} pacemaker.log (errors, warnings, agents)",
+                    *keep[-lines:]]
+        return "\n".join(out)
+
     def close(self) -> None:
         if self.traffic is not None and self.traffic.poll() is None:
             self.traffic.kill()
@@ -242,6 +260,9 @@ def run_scenario(cib: str, say: Callable[[str], None], *, group: tuple[str, ...]
         try:
             return _scenario(lab, timeline, cib, say, group, active, idle, keepalive,
                              settle, warmup)
+        except (TimeoutError, RuntimeError):
+            say("the scenario failed; cluster state and logs:\n" + lab.diagnostics())
+            raise
         finally:
             lab.close()
 
@@ -255,7 +276,7 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     lab.build()
     lab.cluster.start(cib)
     timeline.mark("cluster online (2 nodes, DC elected)")
-    lab.cluster.wait(lambda: all(r in lab.resources() for r in group), 600,
+    lab.cluster.wait(lambda: all(r in lab.resources() for r in group), 300,
                      "the LVS group started")
     first = lab.resources()[group[-1]]
     other = "node2" if first == "node1" else "node1"

@@ -88,7 +88,8 @@ def main() -> None:
         _mount_shares(job.get("shares", []))
         rc = _run(job)
     except Exception as exc:  # PID 1 must never die with a traceback: the VM would hang
-        print(f"lvsocf-vm guest: {exc!r}", file=sys.stderr, flush=True)
+        print(f"lvsocf-vm guest: {exc!r} {getattr(exc, 'filename', '') or ''}",
+              file=sys.stderr, flush=True)
     finally:
         try:
             os.kill(-1, signal.SIGKILL)

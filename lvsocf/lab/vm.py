@@ -93,6 +93,9 @@ def run(argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] |
         jobdir = workdir / "job"
         jobdir.mkdir()
         initrd = initramfs.build(release, workdir)
+        # the guest's PATH is a plain system one: resolve the command with the caller's PATH
+        # (an activated venv's `python` or `pytest`)
+        argv = [shutil.which(argv[0]) or argv[0], *argv[1:]]
         job = {"argv": list(argv), "cwd": cwd or os.getcwd(), "env": dict(env or {}),
                "shares": [str(p) for p in shares]}
         (jobdir / "job.json").write_text(json.dumps(job))

@@ -1,0 +1,5 @@
+import sys
+
+from lvsocf.engine.daemon import main
+
+sys.exit(main())

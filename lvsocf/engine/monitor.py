@@ -1,0 +1,151 @@
+"""One registration's checks: its checker, its rise/fall state and its check loop.
+
+The loop runs checks at a fixed rate (start to start, `interval` apart); a check that takes
+longer than the interval is followed at once by the next, never by a burst of catch-ups.
+How late each check starts compared with its schedule is recorded for the status record.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+
+from lvsocf.checks import CheckConfigError, Checker, CheckResult, build_checker
+from lvsocf.checks.state import HealthState, RiseFall, Transition
+from lvsocf.engine.health import Resume
+from lvsocf.engine.lag import LagMeter
+from lvsocf.engine.registry import Registration
+from lvsocf.engine.weights import Verdict
+
+
+class Stats:
+    """Engine-wide counters: checks run and how late they started (seconds)."""
+
+    def __init__(self, keep: int = 5000) -> None:
+        self.checks = 0
+        self.failures = 0
+        self.inconclusive = 0       # timeouts left out because the engine itself stalled
+        self.lateness: deque[float] = deque(maxlen=keep)
+
+    def percentile(self, p: float) -> float | None:
+        if not self.lateness:
+            return None
+        ordered = sorted(self.lateness)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+OnResult = Callable[["Monitor", CheckResult, "Transition | None"], None]
+
+
+class Monitor:
+    def __init__(self, reg: Registration, resume: Resume, on_result: OnResult,
+                 stats: Stats, lag: LagMeter | None = None) -> None:
+        self.reg = reg
+        self.on_result = on_result
+        self.stats = stats
+        self.lag = lag
+        self.error: str | None = None
+        self.checker: Checker | None = None
+        self._build()
+        self.rf = RiseFall(reg.check.rise, reg.check.fall, initial=resume.state)
+        self.since = resume.since if resume.since is not None else time.time()
+        self.pending_add = resume.pending_add
+        self.last: CheckResult | None = None
+        self.last_at: float | None = None
+        self.kernel_weight: int | None = None
+        self.kernel_error: str | None = None
+        self.observed = False       # kernel_weight has been read from the kernel
+        self._task: asyncio.Task | None = None
+
+    def _build(self) -> None:
+        try:
+            self.checker = build_checker(self.reg.check.kind, self.reg.target,
+                                         self.reg.check.option_map)
+            self.error = None
+        except CheckConfigError as exc:
+            self.checker = None
+            self.error = f"check: {exc}"
+
+    @property
+    def name(self) -> str:
+        return self.reg.name
+
+    @property
+    def state(self) -> HealthState:
+        return self.rf.state
+
+    def verdict(self) -> Verdict:
+        return Verdict(self.reg, self.rf.state.hard, self.pending_add)
+
+    # -- lifecycle
+    def start(self, first_delay: float | None = None) -> None:
+        self.stop()
+        if self.checker is None:
+            return
+        if first_delay is None:
+            first_delay = random.uniform(0, min(self.reg.check.interval, 1.0))
+        self._task = asyncio.get_running_loop().create_task(self._loop(first_delay),
+                                                            name=f"check {self.name}")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def reconfigure(self, reg: Registration) -> bool:
+        """Take a changed registration of the same real server, keeping the health state
+        (keepalived's reload migrates checker state the same way). True when the check itself
+        changed and was restarted."""
+        old = self.reg
+        self.reg = reg
+        if old.check == reg.check and old.server.address == reg.server.address:
+            return False
+        if (old.check.rise, old.check.fall) != (reg.check.rise, reg.check.fall):
+            self.rf = RiseFall(reg.check.rise, reg.check.fall, initial=self.rf.state.hard)
+        self._build()
+        self.start()
+        return True
+
+    # -- the loop
+    async def _loop(self, first_delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + first_delay
+        checker = self.checker
+        assert checker is not None
+        while True:
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            began = loop.time()
+            self.stats.lateness.append(max(0.0, began - due))
+            timeout = self.reg.check.timeout
+            result = await checker.check(timeout)
+            self.stats.checks += 1
+            if self._starved(result, began, loop.time()):
+                self.stats.inconclusive += 1
+                self.last = CheckResult(False, result.latency,
+                                        f"inconclusive, engine overloaded: {result.detail}")
+                self.last_at = time.time()
+            else:
+                if not result.ok:
+                    self.stats.failures += 1
+                self.last, self.last_at = result, time.time()
+                transition = self.rf.observe(result.ok)
+                if transition is not None and transition.hard:
+                    self.since = self.last_at
+                self.on_result(self, result, transition)
+            interval = self.reg.check.interval
+            due += interval
+            now = loop.time()
+            if due < now:       # late: skip whole intervals, keeping this server's phase
+                due += math.ceil((now - due) / interval) * interval
+
+    def _starved(self, result: CheckResult, began: float, now: float) -> bool:
+        """A timeout during which the engine's own loop stalled for a quarter of the timeout
+        or more proves nothing about the real server."""
+        if result.ok or self.lag is None or result.latency < 0.9 * self.reg.check.timeout:
+            return False
+        return self.lag.worst_since(began, now) >= 0.25 * self.reg.check.timeout

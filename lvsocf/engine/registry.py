@@ -1,0 +1,213 @@
+"""Registrations: the `realservers` records IPVSRealServer writes, parsed, loaded and diffed.
+
+A registration is one real server of one service with its check. The engine keeps one per
+record (named by the resource instance) and reacts to the differences between two loads:
+added, removed, and changed (check settings and/or real-server settings; a changed identity
+is a removal plus an addition, since the old entry is the agent's business, not ours).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lvsocf import state
+from lvsocf.checks.base import Target
+from lvsocf.ipvs.model import RealServer, ServiceKey
+
+KIND = "realservers"
+FAILURE_ACTIONS = ("quiescent", "remove")
+log = logging.getLogger("lvsocf.engine")
+
+
+def key_to_dict(key: ServiceKey) -> dict[str, Any]:
+    return {"protocol": key.protocol, "address": key.address, "port": key.port,
+            "fwmark": key.fwmark, "family": key.family}
+
+
+def key_from_dict(data: Mapping[str, Any]) -> ServiceKey:
+    return ServiceKey(protocol=str(data.get("protocol") or "tcp"), address=data.get("address"),
+                      port=int(data.get("port") or 0), fwmark=int(data.get("fwmark") or 0),
+                      family=str(data.get("family") or "inet"))
+
+
+def digest(data: Mapping[str, Any]) -> str:
+    """A short fingerprint of a record: the engine echoes it in the health record as its
+    acknowledgement that it runs exactly this version of the registration. Not a security
+    measure (records are root-only): zlib's checksums, because hashlib loads OpenSSL and
+    every agent action pays for its imports."""
+    raw = json.dumps(data, sort_keys=True).encode()
+    return f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    kind: str
+    options: tuple[tuple[str, str], ...]
+    interval: float
+    timeout: float
+    rise: int
+    fall: int
+
+    @property
+    def option_map(self) -> dict[str, str]:
+        return dict(self.options)
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    key: ServiceKey
+    server: RealServer                  # with the configured weight
+    check: CheckSpec
+    failure_action: str = "quiescent"
+    initial_weight: int | None = None
+    digest: str = field(default="", compare=False)
+
+    @property
+    def ident(self) -> tuple[ServiceKey, tuple[str, int]]:
+        return (self.key, self.server.ident)
+
+    @property
+    def target(self) -> Target:
+        options = self.check.option_map
+        port = options.get("check_port") or self.server.port or None
+        return Target(options.get("check_address") or self.server.address,
+                      int(port) if port else None)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.server} of {self.key})"
+
+
+def _positive(value: Any, what: str, kind: type = float) -> Any:
+    number = kind(value)
+    if number <= 0:
+        raise ValueError(f"{what} must be positive")
+    return number
+
+
+def parse(name: str, data: Mapping[str, Any]) -> Registration:
+    """A Registration from a record; ValueError/KeyError/TypeError when it is malformed."""
+    key = key_from_dict(data["service"])
+    rs = data["real_server"]
+    server = RealServer(str(rs["address"]), int(rs.get("port") or 0),
+                        str(rs.get("method") or "gate"), int(rs.get("weight", 1)),
+                        int(rs.get("u_threshold") or 0), int(rs.get("l_threshold") or 0))
+    if server.method not in ("gate", "masq", "ipip"):
+        raise ValueError(f"method {server.method!r}")
+    check = data["check"]
+    options = check.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise TypeError("check options must be a mapping")
+    spec = CheckSpec(str(check["kind"]),
+                     tuple(sorted((str(k), str(v)) for k, v in options.items())),
+                     _positive(check.get("interval", 5), "interval"),
+                     _positive(check.get("timeout", 3), "timeout"),
+                     _positive(check.get("rise", 2), "rise", int),
+                     _positive(check.get("fall", 3), "fall", int))
+    action = str(data.get("failure_action") or "quiescent")
+    if action not in FAILURE_ACTIONS:
+        raise ValueError(f"failure_action {action!r}")
+    initial = data.get("initial_weight")
+    return Registration(name, key, server, spec, action,
+                        None if initial is None else int(initial), digest(data))
+
+
+@dataclass
+class Diff:
+    added: list[Registration] = field(default_factory=list)
+    removed: list[Registration] = field(default_factory=list)
+    changed: list[tuple[Registration, Registration]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def diff(old: Mapping[str, Registration], new: Mapping[str, Registration]) -> Diff:
+    out = Diff()
+    for name in old.keys() - new.keys():
+        out.removed.append(old[name])
+    for name, reg in new.items():
+        before = old.get(name)
+        if before is None:
+            out.added.append(reg)
+        elif before.ident != reg.ident:
+            out.removed.append(before)
+            out.added.append(reg)
+        elif before != reg:
+            out.changed.append((before, reg))
+    for items in (out.added, out.removed):
+        items.sort(key=lambda r: r.name)
+    out.changed.sort(key=lambda pair: pair[1].name)
+    return out
+
+
+class RecordDir:
+    """The `realservers` directory, re-read only when it changed and only the files that did.
+
+    Agents write records atomically (rename), so every change moves the directory's mtime:
+    watching it costs one stat per poll."""
+
+    def __init__(self, kind: str = KIND) -> None:
+        self.kind = kind
+        self._dir_stamp: tuple[int, int] | None = None
+        self._files: dict[str, tuple[tuple[int, int, int], Registration | None]] = {}
+
+    @property
+    def directory(self) -> Path:
+        return state.state_dir() / self.kind
+
+    def changed(self) -> bool:
+        try:
+            st = os.stat(self.directory)
+            stamp = (st.st_mtime_ns, st.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        return stamp != self._dir_stamp
+
+    def load(self) -> dict[str, Registration]:
+        try:
+            st = os.stat(self.directory)
+            self._dir_stamp = (st.st_mtime_ns, st.st_ino)
+            names = [n for n in os.listdir(self.directory)
+                     if n.endswith(".json") and not n.startswith(".")]
+        except FileNotFoundError:
+            self._dir_stamp = None
+            names = []
+        files: dict[str, tuple[tuple[int, int, int], Registration | None]] = {}
+        out: dict[str, Registration] = {}
+        for filename in names:
+            name = filename[:-5]
+            path = self.directory / filename
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            stamp = (st.st_mtime_ns, st.st_ino, st.st_size)
+            cached = self._files.get(name)
+            if cached is not None and cached[0] == stamp:
+                reg = cached[1]
+            else:
+                reg = self._read(name, path)
+            files[name] = (stamp, reg)
+            if reg is not None:
+                out[name] = reg
+        self._files = files
+        return out
+
+    def _read(self, name: str, path: Path) -> Registration | None:
+        try:
+            data = json.loads(path.read_text())
+            return parse(name, data)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # Messages name fields, never option values (those may hold secrets).
+            log.error("registration %s is unusable and ignored: %s: %s", name,
+                      type(exc).__name__, str(exc)[:120])
+            return None

@@ -1,0 +1,187 @@
+"""ocf:lvsocf:IPVSRealServer against the real kernel, cross-checked with `ipvsadm -Sn`:
+lifecycle with degraded/recovered monitor, a killed engine restarted by monitor without any
+weight change, graceful drain on stop, 50 concurrent starts, and ocf-tester."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.kernel.conftest import LongLivedClient, ipvsadm, saved, start_echo_server
+from tests.kernel.test_engine import serve, stop, until, weights
+
+SVC = {"vip": "10.0.0.1", "port": 80}
+FAST = {"check_interval": 1, "check_timeout": 0.8, "rise": 2, "fall": 2}
+RECURRING = {"OCF_RESKEY_CRM_meta_interval": "10000"}
+
+
+def rc(done: subprocess.CompletedProcess) -> int:
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    return done.returncode
+
+
+def read(state_dir: str, kind: str, name: str) -> dict | None:
+    try:
+        return json.loads((Path(state_dir) / kind / f"{name}.json").read_text())
+    except FileNotFoundError:
+        return None
+
+
+def engine_pid(state_dir: str) -> int | None:
+    from lvsocf.engine import files
+    os.environ["LVSOCF_STATE_DIR"] = state_dir
+    return files.running_pid()
+
+
+@pytest.fixture
+def rs(agent_factory):
+    agent = agent_factory("IPVSRealServer")
+    yield agent
+    pid = engine_pid(agent.state_dir)
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def backends(nat_topology):
+    topo, cl, rsns = nat_topology
+    topo.address(rsns, "eth0", "10.0.1.2/24")
+    ipvsadm("-A", "-t", "10.0.0.1:80", "-s", "rr")
+    return topo, cl, rsns
+
+
+def test_lifecycle_degraded_engine_restart_and_stop(rs, backends):
+    topo, cl, rsns = backends
+    server = serve(topo, rsns, "10.0.1.1")
+    params = {**SVC, "rip": "10.0.1.1", "method": "masq", "weight": 3, "drain_timeout": 0,
+              **FAST}
+    assert rc(rs("start", instance="web-rs1", **params)) == 0
+    assert "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w" in " ".join(saved())
+    assert rc(rs("monitor", instance="web-rs1", env=RECURRING, **params)) == 0
+    until(lambda: weights().get("10.0.1.1:80") == 3, 30, "weight after rise")
+    log = (Path(rs.state_dir) / "engine.log").read_text()
+    assert "web-rs1 (10.0.1.1:80 of tcp 10.0.0.1:80): in the kernel with weight 0" in log
+    assert rc(rs("start", instance="web-rs1", **params)) == 0        # idempotent
+
+    stop(server)
+    until(lambda: (read(rs.state_dir, "health", "web-rs1") or {}).get("state") == "down", 30,
+          "down after fall")
+    assert weights()["10.0.1.1:80"] == 0
+    done = rs("monitor", instance="web-rs1", env=RECURRING, **params)
+    assert rc(done) == 190 and "10.0.1.1:80 is down" in done.stderr, done.stderr
+
+    # the engine dies: nothing changes, and the next monitor brings it back
+    pid = engine_pid(rs.state_dir)
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(2)
+    assert weights() == {"10.0.1.1:80": 0}
+    done = rs("monitor", instance="web-rs1", env=RECURRING, **params)
+    assert rc(done) == 190, done.stderr
+    new = engine_pid(rs.state_dir)
+    assert new and new != pid
+    until(lambda: (read(rs.state_dir, "health", "web-rs1") or {}).get("engine_pid") == new,
+          30, "the new engine to publish")
+    assert weights() == {"10.0.1.1:80": 0}
+    serve(topo, rsns, "10.0.1.1")
+    until(lambda: weights().get("10.0.1.1:80") == 3, 30, "back after rise")
+    assert rc(rs("monitor", instance="web-rs1", env=RECURRING, **params)) == 0
+
+    # reload-agent: new weight and check settings, health state kept
+    changed = {**params, "weight": 4, "check_interval": 2, "rise": 3}
+    assert rc(rs("reload-agent", instance="web-rs1", **changed)) == 0
+    until(lambda: weights().get("10.0.1.1:80") == 4, 20, "new weight")
+    assert read(rs.state_dir, "health", "web-rs1")["state"] in ("up", "soft_down")
+
+    # Pacemaker stops with the new parameters after a change: what start added goes
+    assert rc(rs("stop", instance="web-rs1", **{**changed, "rip": "10.0.1.9"})) == 0
+    assert weights() == {}
+    assert read(rs.state_dir, "realservers", "web-rs1") is None
+    assert read(rs.state_dir, "health", "web-rs1") is None
+    assert rc(rs("monitor", instance="web-rs1", env=RECURRING, **params)) == 7
+    assert rc(rs("stop", instance="web-rs1", **params)) == 0
+    assert saved() == {"-A -t 10.0.0.1:80 -s rr"}
+
+
+def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
+    topo, cl, rsns = backends
+    start_echo_server(topo, rsns, "0.0.0.0", 80)
+    one = {**SVC, "rip": "10.0.1.1", "method": "masq", "rise": 1, "check_interval": 1,
+           "drain_timeout": 60}
+    assert rc(rs("start", instance="rs1", **one)) == 0
+    until(lambda: weights().get("10.0.1.1:80") == 1, 30, "rs1 up")
+    client = LongLivedClient(topo, cl, "10.0.0.1", 80)
+    assert client.talk("hello") == "hello"
+    began = time.monotonic()
+    stopping = subprocess.Popen([rs.path, "stop"], env=_env(rs, "rs1", one),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    until(lambda: weights().get("10.0.1.1:80") == 0, 30, "weight 0 while draining")
+    time.sleep(2)
+    assert stopping.poll() is None and "10.0.1.1:80" in weights(), "held by the connection"
+    assert client.talk("still there") == "still there"
+    client.proc.kill()
+    client.proc.wait()
+    out, err = stopping.communicate(timeout=60)
+    assert stopping.returncode == 0, err
+    assert time.monotonic() - began < 50, "ended by the connection, not by drain_timeout"
+    assert "10.0.1.1:80" not in weights()
+
+    two = {**one, "rip": "10.0.1.2", "drain_timeout": 3}
+    assert rc(rs("start", instance="rs2", **two)) == 0
+    until(lambda: weights().get("10.0.1.2:80") == 1, 30, "rs2 up")
+    held = LongLivedClient(topo, cl, "10.0.0.1", 80)
+    assert held.talk("x") == "x"
+    began = time.monotonic()
+    assert rc(rs("stop", instance="rs2", **two)) == 0
+    assert time.monotonic() - began >= 3, "waited for the connection until drain_timeout"
+    assert "10.0.1.2:80" not in weights()
+    # (the kernel now drops that connection's packets: what the drain was there to avoid)
+    held.proc.kill()
+
+
+def _env(agent, instance: str, params: dict) -> dict:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
+           "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": agent.state_dir,
+           "OCF_RESKEY_CRM_meta_timeout": "120000"}
+    env.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items()})
+    return env
+
+
+def test_fifty_concurrent_starts_lose_none(rs, backends):
+    n = 50
+    procs = [subprocess.Popen(
+        [rs.path, "start"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(rs, f"rs{i}", {**SVC, "rip": f"10.0.2.{i}", "check_type": "none",
+                                "rise": 1, "check_interval": 2}))
+        for i in range(1, n + 1)]
+    failed = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        if p.returncode != 0 or "Traceback" in err:
+            failed.append((p.returncode, err[-300:]))
+    assert not failed, failed[:3]
+    rules = saved()
+    assert {f"10.0.2.{i}:80" for i in range(1, n + 1)} <= set(weights()), rules
+    health = [read(rs.state_dir, "health", f"rs{i}") for i in range(1, n + 1)]
+    assert all(h and h["engine_pid"] == health[0]["engine_pid"] for h in health)
+    until(lambda: (read(rs.state_dir, "engine", "status") or {}).get("registrations") == n,
+          30, "the engine to count every registration")
+    until(lambda: set(weights().values()) == {1}, 60, "every check_type=none real server up")
+
+
+def test_ocf_tester(rs, ocf_agents):
+    done = rs("start", vip="10.0.0.1", port=80, rip="10.0.1.1")
+    assert rc(done) == 1 and "service tcp 10.0.0.1:80 does not exist" in done.stderr
+    ipvsadm("-A", "-t", "10.0.0.1:80", "-s", "wlc")
+    env = {**os.environ, "LVSOCF_STATE_DIR": rs.state_dir}
+    argv = ["ocf-tester", "-n", "rs", "-o", "vip=10.0.0.1", "-o", "port=80", "-o",
+            "rip=10.0.1.1", "-o", "check_type=none", "-o", "drain_timeout=0",
+            "/usr/lib/ocf/resource.d/lvsocf/IPVSRealServer"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passed all tests" in done.stdout
+    assert saved() == {"-A -t 10.0.0.1:80 -s wlc"}, "the final stop leaves the service alone"

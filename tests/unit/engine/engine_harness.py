@@ -1,0 +1,136 @@
+"""Engine test helpers: an in-memory IPVS table that executes the engine's netlink ops,
+records written like the agent writes them, and real local TCP/HTTP servers."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from lvsocf import state
+from lvsocf.ipvs import codec, errors, netlink, protocol
+from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
+
+KEY = ServiceKey("tcp", "10.0.0.1", 80)
+
+
+class FakeKernel:
+    """The IPVS table as a dict, changed only through the same Op objects the kernel gets."""
+
+    def __init__(self) -> None:
+        self.table: dict[ServiceKey, dict[tuple[str, int], RealServer]] = {}
+        self.applied: list[netlink.Op] = []
+        self.reads = 0
+        self.closed = False
+
+    def add_service(self, key: ServiceKey) -> None:
+        self.table.setdefault(key, {})
+
+    def put(self, key: ServiceKey, rs: RealServer) -> None:
+        self.table[key][rs.ident] = rs
+
+    def weights(self, key: ServiceKey = KEY) -> dict[str, int]:
+        return {f"{a}:{p}": rs.weight for (a, p), rs in self.table.get(key, {}).items()}
+
+    def real_servers(self, key: ServiceKey) -> list[RealServerInfo]:
+        self.reads += 1
+        if key not in self.table:
+            raise errors.NotFound(f"real servers of {key}: not found")
+        return [RealServerInfo(rs) for rs in self.table[key].values()]
+
+    def apply(self, ops) -> list[errors.IpvsError | None]:
+        return [self._one(op) for op in ops]
+
+    def _one(self, op: netlink.Op) -> errors.IpvsError | None:
+        self.applied.append(op)
+        attrs = codec.decode_attrs(netlink._MSG, op.attrs, 0)
+        key = netlink._service_from(attrs["service"]).service.key
+        entries = self.table.get(key)
+        if entries is None:
+            return errors.NotFound(f"{op.what}: not found")
+        family = key.family
+        if op.cmd == protocol.CMD_DEL_DEST:
+            ident = (netlink._addr_str(attrs["dest"]["addr"], 10 if family == "inet6" else 2),
+                     attrs["dest"]["port"])
+            if ident not in entries:
+                return errors.NotFound(f"{op.what}: not found")
+            del entries[ident]
+            return None
+        rs = netlink._dest_from(attrs["dest"], family).real_server
+        if op.cmd == protocol.CMD_NEW_DEST and rs.ident in entries:
+            return errors.Exists(f"{op.what}: already exists")
+        if op.cmd == protocol.CMD_SET_DEST and rs.ident not in entries:
+            return errors.NotFound(f"{op.what}: not found")
+        entries[rs.ident] = rs
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+
+
+def record(address: str = "127.0.0.1", port: int = 80, *, kind: str = "tcp",
+           options: dict | None = None, weight: int = 5, interval: float = 0.05,
+           timeout: float = 0.5, rise: int = 2, fall: int = 2,
+           failure_action: str = "quiescent", initial_weight: int | None = None,
+           key: ServiceKey = KEY, method: str = "masq") -> dict:
+    """A `realservers` record as IPVSRealServer writes it."""
+    return {
+        "service": {"protocol": key.protocol, "address": key.address, "port": key.port,
+                    "fwmark": key.fwmark, "family": key.family},
+        "real_server": {"address": address, "port": port, "method": method,
+                        "weight": weight, "u_threshold": 0, "l_threshold": 0},
+        "check": {"kind": kind, "options": options or {}, "interval": interval,
+                  "timeout": timeout, "rise": rise, "fall": fall},
+        "failure_action": failure_action, "initial_weight": initial_weight,
+    }
+
+
+def register(name: str, data: dict) -> None:
+    state.write("realservers", name, data)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.01)
+
+
+class Backend:
+    """A real TCP (or minimal HTTP) server on 127.0.0.1 that can be stopped and started again
+    on the same port."""
+
+    def __init__(self, http: bool = False, status: int = 200) -> None:
+        self.http = http
+        self.status = status
+        self.port = 0
+        self.hits = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.hits += 1
+        try:
+            if self.http:
+                await reader.readuntil(b"\r\n\r\n")
+                body = b"ok"
+                writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(body)}\r\n"
+                             "Connection: close\r\n\r\n".encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start(self) -> Backend:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port,
+                                                  reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
