@@ -4,7 +4,8 @@ PY := .venv/bin/python
 VM := $(PY) -m lvsocf.lab.vm --timeout 3000 --
 PYTEST := $(PY) -m pytest -p no:cacheprovider --color=no -q
 
-.PHONY: setup test test-host test-vm lint demo bench
+.PHONY: setup test test-host test-vm lint demo bench bench-apply bench-checks bench-agents \
+	bench-failover
 
 setup:
 	scripts/setup
@@ -23,8 +24,19 @@ test-vm:
 demo: setup
 	$(PY) -m lvsocf.lab.demo
 
-bench: setup
+bench: bench-apply bench-checks bench-agents bench-failover
+
+bench-apply: setup
 	$(VM) $(PY) -m bench.apply
+
+bench-checks: setup
+	$(VM) $(PY) -m bench.checks
+
+bench-agents: setup
+	$(PY) -m bench.agent_latency
+
+bench-failover: setup
+	$(PY) -m bench.failover
 
 # ---- packaging (packaging/pkg.py; README "Packages and installation") ---------------------------
 # make install [DESTDIR=/tmp/stage] [PREFIX=/usr/local] [PYTHON3=/usr/bin/python3]

@@ -310,7 +310,7 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
         raise InstalledError("IPVS is not available in this kernel (module ip_vs missing)")
     tcp_timeout = None
     if not params.get("timeout_tcp") and int(params.get("sync_refresh_period") or 0):
-        with _ipvs() as k:
+        with kernel.ipvs() as k:
             tcp_timeout = k.timeouts().tcp
     check_host(params, tcp_timeout)
 
@@ -447,7 +447,7 @@ def _record_score(record: Mapping[str, Any]) -> int:
 
 def start(ctx: Context) -> int:
     record = read_record(ctx)
-    with _ipvs() as k:
+    with kernel.ipvs() as k:
         if stop_daemon(ctx, k, "master"):
             ctx.logger.warning("a master sync daemon was running at start: stopped it "
                                "(start leaves the resource unpromoted)")
@@ -463,7 +463,7 @@ def start(ctx: Context) -> int:
 
 def promote(ctx: Context) -> int:
     record = read_record(ctx)
-    with _ipvs() as k:
+    with kernel.ipvs() as k:
         apply_settings(ctx, k, promoted=True)
         try:
             restarted = ensure_daemon(ctx, k, daemon_config(ctx.params, "backup"))
@@ -482,12 +482,12 @@ def demote(ctx: Context) -> int:
     if ctx.config_error is not None:
         # Unusable parameters: stop the master, nothing else can be set up.
         if kernel.loaded():
-            with _ipvs() as k:
+            with kernel.ipvs() as k:
                 stop_daemon(ctx, k, "master")
         if record:
             write_record(ctx, {**record, "promoted": False})
         return OCF_SUCCESS
-    with _ipvs() as k:
+    with kernel.ipvs() as k:
         stop_daemon(ctx, k, "master")
         restarted = ensure_daemon(ctx, k, daemon_config(ctx.params, "backup"))
         apply_settings(ctx, k, promoted=False)
@@ -499,7 +499,7 @@ def demote(ctx: Context) -> int:
 
 def stop(ctx: Context) -> int:
     if kernel.loaded():
-        with _ipvs() as k:
+        with kernel.ipvs() as k:
             for role in ("master", "backup"):
                 stop_daemon(ctx, k, role)
     state.remove(RECORD, record_name(ctx))
@@ -511,7 +511,7 @@ def monitor(ctx: Context) -> int:
     if not kernel.loaded():
         return OCF_NOT_RUNNING
     record = read_record(ctx)
-    with _ipvs() as k:
+    with kernel.ipvs() as k:
         running = running_daemons(k)
         rc = classify(running, bool(record.get("promoted")))
         if rc == OCF_NOT_RUNNING or ctx.config_error is not None:
@@ -556,7 +556,7 @@ def _heal_settings(ctx: Context, k: Ipvs, promoted: bool) -> None:
 
 def reload_agent(ctx: Context) -> int:
     record = read_record(ctx)
-    with _ipvs() as k:
+    with kernel.ipvs() as k:
         running = running_daemons(k)
         if not running:
             return OCF_NOT_RUNNING
@@ -583,7 +583,7 @@ def notify(ctx: Context) -> int:
         if me in targets or not record or record.get("promoted") or ctx.config_error:
             return OCF_SUCCESS
         # Another node is about to send: no stray master here, and our backup listening.
-        with _ipvs() as k:
+        with kernel.ipvs() as k:
             if stop_daemon(ctx, k, "master"):
                 ctx.logger.warning("stopped a stray master sync daemon before %s is promoted",
                                    " ".join(targets))
@@ -617,42 +617,5 @@ AGENT = Agent(
 )
 
 
-def _lean_pyroute2() -> None:
-    """Let lvsocf.ipvs load pyroute2.netlink (its message classes are all it uses) without
-    running pyroute2/__init__.py, which imports IPRoute, NDB, asyncio and more: 0.3 s on a
-    host, several seconds per agent call under TCG. Only in the agent's own short-lived
-    process (main()); on any surprise the normal import is used."""
-    import importlib.util
-    import sys
-    import types
-
-    if "pyroute2" in sys.modules:
-        return
-    try:
-        spec = importlib.util.find_spec("pyroute2")
-        if spec is None or not spec.submodule_search_locations:
-            return
-        package = types.ModuleType("pyroute2")
-        package.__path__ = list(spec.submodule_search_locations)
-        package.__spec__ = spec
-        sys.modules["pyroute2"] = package
-        import lvsocf.ipvs.protocol  # noqa: F401
-    except Exception:
-        for name in [n for n in sys.modules if n == "pyroute2" or n.startswith(
-                ("pyroute2.", "lvsocf.ipvs.protocol"))]:
-            del sys.modules[name]
-
-
-_AGENT_PROCESS = False
-
-
-def _ipvs():
-    if _AGENT_PROCESS:
-        _lean_pyroute2()
-    return kernel.ipvs()
-
-
 def main() -> None:
-    global _AGENT_PROCESS
-    _AGENT_PROCESS = True
     AGENT.run()

@@ -116,6 +116,10 @@ class Lab:
         sel.close()
         return events
 
+    def pending_events(self) -> list[dict]:
+        """The client events written so far (does not wait for more)."""
+        return self.traffic_events(lambda e: False, 0.5)
+
     def stop_traffic(self) -> dict:
         assert self.traffic is not None
         self.traffic.terminate()
@@ -165,7 +169,10 @@ class Lab:
 
 def build_cib(crm_config: str, workdir: Path, properties: dict[str, str]) -> str:
     """A seed CIB: the crm configuration loaded with crmsh into an empty CIB. Run it on the
-    host (crmsh is Python: ~10x slower inside the TCG guest)."""
+    host (crmsh is Python: ~10x slower inside the TCG guest). crmsh reads each agent's
+    meta-data, so this checkout's agents are installed first."""
+    from lvsocf.lab.install import install_agents
+    install_agents()
     seed = workdir / "seed.xml"
     with seed.open("w") as fh:
         subprocess.run(["cibadmin", "--empty"], stdout=fh, check=True)
@@ -180,6 +187,15 @@ def build_cib(crm_config: str, workdir: Path, properties: dict[str, str]) -> str
     if done.returncode != 0:
         raise RuntimeError(f"crm configure load failed: {done.stderr[-2000:]}")
     return seed.read_text()
+
+
+def _rip_of(cib: str, resource: str) -> str | None:
+    from lxml import etree
+    root = etree.fromstring(cib.encode())
+    for nv in root.iterfind(f".//primitive[@id='{resource}']/instance_attributes/nvpair"):
+        if nv.get("name") == "rip":
+            return nv.get("value")
+    return None
 
 
 def vip_group(cib: str) -> tuple[str, ...]:
@@ -216,12 +232,68 @@ class Result:
     failover: dict[str, float]            # piece -> seconds after the crash
     failback: dict[str, float]
     clients: dict
-    notes: list[str] = field(default_factory=list)
+    # failover/failback -> losses; quiesce -> seconds to quiesce and restore a real server
+    phases: dict[str, dict] = field(default_factory=dict)
+
+
+def phase_losses(events: list[dict]) -> dict:
+    """Connections broken and the longest outage of new connections, from client events."""
+    broken = {e["conn"]: e["why"] for e in events if e["kind"] == "broken"}
+    outages = [e["down"] for e in events if e["kind"] == "probe-recovered"]
+    return {"broken": broken, "new_conn_outage": max(outages, default=0.0)}
 
 
 def _placed_on(lab: Lab, node: str, ids: tuple[str, ...]) -> bool:
     placed = lab.resources()
     return all(placed.get(i) == node for i in ids)
+
+
+def _attribute(lab: Lab, node: str, name: str) -> str | None:
+    """A node attribute as crm_mon -A shows it."""
+    status = lab.cluster.status()
+    if status is None:
+        return None
+    for attr in status.iterfind(f"node_attributes/node[@name='{node}']/attribute"):
+        if attr.get("name") == name:
+            return attr.get("value")
+    return None
+
+
+def _weight(lab: Lab, node: str, rip: str) -> int | None:
+    """The real server's weight in the kernel of `node`, read with ipvsadm."""
+    out = lab.cluster.node(node).run(["ipvsadm", "-Ln", "-t", f"{VIP}:{PORT}"],
+                                     check=False).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] == f"{rip}:{PORT}":
+            return int(fields[3])
+    return None
+
+
+def quiesce_and_restore(lab: Lab, node: str, resource: str, rip: str,
+                        say: Callable[[str], None], timeline: Timeline) -> dict[str, float]:
+    """Stop one real server's backend: the engine must quiesce it (weight 0, still in the
+    table) and crm_mon -A must show it down; start the backend: weight and state come back."""
+    attr = f"lvsocf-{resource}"
+    ns = lab.real_servers[rip]
+    lab.stop_backend(ns)
+    t0 = time.time()
+    timeline.mark(f"backend of {resource} ({rip}) stopped", t0)
+    lab.cluster.wait(lambda: _weight(lab, node, rip) == 0
+                     and _attribute(lab, node, attr) == "down", 300,
+                     f"{resource} quiesced (weight 0, {attr}=down)")
+    quiesced = time.time() - t0
+    timeline.mark(f"{resource} quiesced: weight 0, crm_mon -A {attr}=down")
+    say(f"{resource} quiesced after {quiesced:.1f}s (weight 0, crm_mon -A: {attr}=down)")
+    lab.start_backend(ns)
+    t1 = time.time()
+    lab.cluster.wait(lambda: (_weight(lab, node, rip) or 0) > 0
+                     and _attribute(lab, node, attr) == "up", 300,
+                     f"{resource} restored (weight back, {attr}=up)")
+    restored = time.time() - t1
+    timeline.mark(f"backend back; {resource} restored: weight back, {attr}=up")
+    say(f"{resource} restored after {restored:.1f}s")
+    return {"quiesced": round(quiesced, 1), "restored": round(restored, 1)}
 
 
 def _standby(via: Node, node: str, value: str) -> None:
@@ -243,6 +315,16 @@ def _collect(watch: subprocess.Popen, t0: float, timeout: float) -> dict[str, fl
         out, _ = watch.communicate()
     ups = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return {u["up"]: round(u["t"] - t0, 1) for u in ups}
+
+
+PIECES = ("vip", "service", "real_servers", "sync_master")
+
+
+def _require_all(seen: dict[str, float], what: str) -> None:
+    missing = [p for p in PIECES if p not in seen]
+    if missing:
+        raise TimeoutError(f"{what}: not up after 300s: {', '.join(missing)} "
+                           f"(up: {seen})")
 
 
 def run_scenario(cib: str, say: Callable[[str], None], *, group: tuple[str, ...],
@@ -281,6 +363,8 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     first = lab.resources()[group[-1]]
     other = "node2" if first == "node1" else "node1"
     timeline.mark(f"LVS group started on {first}")
+    probe_rs = next(rid for rid in group if _rip_of(cib, rid) == REAL_SERVERS[-1])
+    quiesce = quiesce_and_restore(lab, first, probe_rs, REAL_SERVERS[-1], say, timeline)
     say(f"LVS group running on {first}; starting {active} active + {idle} idle connections")
     lab.start_traffic(active, idle, keepalive)
     lab.traffic_events(lambda e: e["kind"] == "started", 60)
@@ -293,10 +377,13 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     lab.cluster.crash(lab.cluster.node(first))
     timeline.mark(f"{first} killed (SIGKILL of all its processes, its links cut)", crash_at)
     say(f"killed {first}; watching {other} take over")
-    failover = _collect(watch, crash_at, 600)
+    failover = _collect(watch, crash_at, 300)
+    _require_all(failover, f"failover to {other}")
     for piece, secs in failover.items():
         timeline.mark(f"{piece.replace('_', ' ')} up on {other}", crash_at + secs)
     time.sleep(max(keepalive * 2, 20))           # every idle connection speaks again
+    phases = {"failover": phase_losses(lab.pending_events())}
+    say(f"after failover: {len(phases['failover']['broken'])} connections lost")
 
     say(f"{first} comes back (a rebooted node: fresh namespace, empty IPVS table)")
     lab.cluster.restart(lab.cluster.node(first))
@@ -308,15 +395,18 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     back_at = time.time()
     _standby(lab.cluster.node(other), other, "on")
     timeline.mark(f"{other} put in standby (planned failback)", back_at)
-    failback = _collect(watch, back_at, 600)
+    failback = _collect(watch, back_at, 300)
+    _require_all(failback, f"failback to {first}")
     for piece, secs in failback.items():
         timeline.mark(f"{piece.replace('_', ' ')} up on {first}", back_at + secs)
     lab.cluster.wait(lambda: _placed_on(lab, first, group), 600, "failback placement")
     time.sleep(max(keepalive * 2, 20))
     _standby(lab.cluster.node(first), other, "off")
+    phases["failback"] = phase_losses(lab.pending_events())
+    phases["quiesce"] = quiesce
     clients = lab.stop_traffic()
     timeline.mark("client traffic stopped")
-    return Result(timeline, failover, failback, clients)
+    return Result(timeline, failover, failback, clients, phases)
 
 
 def report(result: Result) -> str:
@@ -331,6 +421,16 @@ def report(result: Result) -> str:
              f"(longest stall {c.get('max_rtt')}s)",
              f"new connections every 0.2s: {c.get('probes_ok')} ok, "
              f"{c.get('probes_failed')} failed (while the VIP moved)"]
+    quiesce = result.phases.get("quiesce")
+    if quiesce:
+        lines.append(f"real server backend stopped: quiesced after {quiesce['quiesced']}s, "
+                     f"restored {quiesce['restored']}s after it came back")
+    for phase in ("failover", "failback"):
+        losses = result.phases.get(phase)
+        if losses is None:
+            continue
+        lines.append(f"{phase}: {len(losses['broken'])} connections lost, new connections "
+                     f"failed for {losses['new_conn_outage']}s at most")
     if c.get("broken"):
         lines.append("lost: " + ", ".join(f"{k} ({v})" for k, v in c["broken"].items()))
     return "\n".join(lines)
@@ -360,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     if opts.json:
         opts.json.write_text(json.dumps({
             "failover": result.failover, "failback": result.failback,
-            "clients": result.clients, "timeline": result.timeline.events}))
+            "clients": result.clients, "phases": result.phases,
+            "timeline": result.timeline.events}))
     kept = result.clients.get("kept") == result.clients.get("total")
     return 0 if kept else 1
 

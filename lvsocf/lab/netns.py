@@ -35,6 +35,7 @@ class Topology:
         self.prefix = prefix
         self.namespaces: list[str] = []
         self.procs: list[subprocess.Popen] = []
+        self._ports = 0     # never reuse a port name: a deleted namespace's veths linger
 
     def host(self, name: str, forward: bool = False) -> str:
         ns = f"{self.prefix}{name}"
@@ -58,7 +59,8 @@ class Topology:
 
     def plug(self, ns: str, switch: str, ifname: str, *addresses: str) -> str:
         """Connect ns to the switch's bridge with a veth named ifname inside ns."""
-        peer = f"p{len(self.namespaces)}{ifname}"[:15]
+        self._ports += 1
+        peer = f"p{self._ports}{ifname}"[:15]
         tmp = f"t{os.getpid() % 100000}{peer}"[:15]
         run(["ip", "link", "add", tmp, "type", "veth", "peer", "name", peer])
         run(["ip", "link", "set", tmp, "netns", ns, "name", ifname])

@@ -104,8 +104,8 @@ def test_depth_10_interface_checks(tmp_path):
 
 
 def test_lean_pyroute2_import():
-    """The agent process loads pyroute2.netlink without the rest of pyroute2."""
-    code = ("import sys\nfrom lvsocf.agents import sync\nsync._lean_pyroute2()\n"
+    """An agent process loads pyroute2.netlink without the rest of pyroute2."""
+    code = ("import sys\nfrom lvsocf.ipvs.lean import load_netlink_only\nload_netlink_only()\n"
             "from lvsocf.ipvs import codec, netlink, protocol\n"
             "codec.schema(protocol.IpvsMessage)\n"
             "assert 'pyroute2.iproute' not in sys.modules, sorted(sys.modules)\n"
