@@ -1,7 +1,7 @@
 # make demo: a failover on real IPVS and real Pacemaker, in the lab VM.
 # make test: every test (host tests, then the kernel and cluster tests inside the lab VM).
 PY := .venv/bin/python
-VM := $(PY) -m lvsocf.lab.vm --timeout 3000 --
+VM := $(PY) -m lvsocf.lab.vm --timeout 4200 --
 PYTEST := $(PY) -m pytest -p no:cacheprovider --color=no -q
 
 .PHONY: setup test test-host test-vm lint demo bench bench-apply bench-checks bench-agents \

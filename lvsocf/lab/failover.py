@@ -57,7 +57,8 @@ class Lab:
         self.cluster = Cluster(self.topo, workdir, self.ha, ha_ifname=HA_IF)
         self.tls = backend.site_certificate(workdir, SITE_NAME)
         self.client = ""
-        self.real_servers: dict[str, str] = {}
+        self.real_servers: dict[str, str] = {}     # address -> namespace
+        self.backends: dict[str, subprocess.Popen] = {}   # namespace -> its server
         self.traffic: subprocess.Popen | None = None
 
     def build(self) -> None:
@@ -79,6 +80,7 @@ class Lab:
     def start_backend(self, ns: str) -> subprocess.Popen:
         proc = self.topo.spawn(ns, [sys.executable, "-m", "lvsocf.lab.backend", str(PORT),
                                     str(self.tls.cert), str(self.tls.key)], cwd=str(REPO))
+        self.backends[ns] = proc
         deadline = time.monotonic() + 60
         while f":{PORT} " not in self.topo.exec(ns, ["ss", "-ltn"]).stdout:
             if time.monotonic() > deadline:
@@ -87,7 +89,10 @@ class Lab:
         return proc
 
     def stop_backend(self, ns: str) -> None:
-        self.topo.exec(ns, ["pkill", "-f", "lvsocf.lab.backend"], check=False)
+        """Kill this real server's backend only (pkill would see every namespace's)."""
+        proc = self.backends.pop(ns)
+        proc.kill()
+        proc.wait()
 
     def start_traffic(self, active: int, idle: int, keepalive: float) -> None:
         self.traffic = self.topo.spawn(self.client, [
@@ -283,6 +288,9 @@ def quiesce_and_restore(lab: Lab, node: str, resource: str, rip: str,
                      and _attribute(lab, node, attr) == "down", 300,
                      f"{resource} quiesced (weight 0, {attr}=down)")
     quiesced = time.time() - t0
+    others = {a: _weight(lab, node, a) for a in lab.real_servers if a != rip}
+    if not all(others.values()):
+        raise RuntimeError(f"quiescing {rip} touched another real server: {others}")
     timeline.mark(f"{resource} quiesced: weight 0, crm_mon -A {attr}=down")
     say(f"{resource} quiesced after {quiesced:.1f}s (weight 0, crm_mon -A: {attr}=down)")
     lab.start_backend(ns)
