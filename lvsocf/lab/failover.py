@@ -60,6 +60,7 @@ class Lab:
         self.real_servers: dict[str, str] = {}     # address -> namespace
         self.backends: dict[str, subprocess.Popen] = {}   # namespace -> its server
         self.traffic: subprocess.Popen | None = None
+        self._pending = b""         # client output read but not yet split into events
 
     def build(self) -> None:
         for name in ("node1", "node2"):
@@ -98,28 +99,34 @@ class Lab:
         self.traffic = self.topo.spawn(self.client, [
             sys.executable, "-m", "lvsocf.lab.traffic", VIP, str(PORT), "--active",
             str(active), "--idle", str(idle), "--keepalive", str(keepalive)],
-            stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+            stdout=subprocess.PIPE, cwd=str(REPO))
 
     def traffic_events(self, until: Callable[[dict], bool], timeout: float) -> list[dict]:
-        """Read client events until one satisfies `until` (or the timeout)."""
+        """Read client events until one satisfies `until` (or the timeout). Reads the pipe
+        unbuffered: a buffered readline would hide lines from select() and hand them to a
+        later phase."""
+        import os
         import selectors
         assert self.traffic is not None and self.traffic.stdout is not None
-        events = []
-        sel = selectors.DefaultSelector()
-        sel.register(self.traffic.stdout, selectors.EVENT_READ)
+        fd = self.traffic.stdout.fileno()
+        events: list[dict] = []
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                break
-            line = self.traffic.stdout.readline()
-            if not line:
-                break
-            event = json.loads(line)
-            events.append(event)
-            if until(event):
-                break
-        sel.close()
-        return events
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                while b"\n" in self._pending:
+                    line, self._pending = self._pending.split(b"\n", 1)
+                    event = json.loads(line)
+                    events.append(event)
+                    if until(event):
+                        return events
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(timeout=left):
+                    return events
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return events
+                self._pending += chunk
 
     def pending_events(self) -> list[dict]:
         """The client events written so far (does not wait for more)."""
