@@ -20,7 +20,6 @@ from lvsocf.lab.demo import example_config
 
 SYNC_LINE = "params interface=eth1 syncid=20"
 KERNEL_DEFAULTS = f'{SYNC_LINE} sync_threshold="3 50" sync_refresh_period=0'
-PIECES = ("vip", "service", "real_servers", "sync_master")
 
 
 def variants() -> dict[str, str]:
@@ -64,7 +63,7 @@ def render(results: dict[str, list[dict]]) -> list[str]:
         lines.append(f"  {label:34s}" + "".join(f"{cell(results[n]):>26s}" for n in names))
 
     row("runs completed", lambda rs: f"{len([r for r in rs if 'error' not in r])}/{len(rs)}")
-    for piece in PIECES:
+    for piece in failover.PIECES:
         row(f"failover: {piece.replace('_', ' ')} up after",
             lambda rs, p=piece: _median([r["failover"][p] for r in rs
                                          if "error" not in r and p in r["failover"]]))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -223,6 +222,7 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
             raise ConfigError(str(exc)) from None
     if depth < 10:
         return
+    import shlex
     import shutil
 
     from lvsocf.agents import kernel

@@ -7,6 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from lvsocf.checks import CHECK_KINDS, CheckConfigError, CheckResult, Target, build_checker
+from lvsocf.cli.argtypes import bounded
 from lvsocf.cli.table import latency
 
 PROG = "lvsocf check"
@@ -87,24 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("expected more than 0 and at most 3600 seconds")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 100000:
-        raise argparse.ArgumentTypeError("expected 1 to 100000")
-    return value
+_seconds = bounded(float, 0, 3600, "a number of seconds", " seconds", low_open=True)
+_count = bounded(int, 1, 100000, "a whole number")
 
 
 def parse_target(text: str) -> Target:

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from lvsocf.cli.argtypes import bounded
+
 PROG = "lvsocf status"
 
 DESCRIPTION = """\
@@ -87,14 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0.1 <= value <= 86400:
-        raise argparse.ArgumentTypeError("expected 0.1 to 86400 seconds")
-    return value
+_interval = bounded(float, 0.1, 86400, "a number of seconds", " seconds")
 
 
 def snapshot() -> dict[str, Any]:

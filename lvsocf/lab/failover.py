@@ -10,6 +10,8 @@ Used by `make demo`, tests/cluster/ and bench/failover.
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import subprocess
 import sys
 import tempfile
@@ -105,8 +107,6 @@ class Lab:
         """Read client events until one satisfies `until` (or the timeout). Reads the pipe
         unbuffered: a buffered readline would hide lines from select() and hand them to a
         later phase."""
-        import os
-        import selectors
         assert self.traffic is not None and self.traffic.stdout is not None
         fd = self.traffic.stdout.fileno()
         events: list[dict] = []
