@@ -11,7 +11,8 @@ accepts. Each tool runs alone, in its own cgroup, for a warm-up and then a measu
 - interval     gaps between two checks of the same real server, p50/p95/max; anything over
                1 s is lateness
 - coverage     real servers checked at least twice in the window
-- CPU/check    the tool's cgroup CPU time (all its processes) / checks
+- CPU/check    the tool's cgroup CPU time (all its processes) / checks; "kernel" is the
+               share of it spent in the kernel (sockets, TCP, softirqs run on its behalf)
 
 Tools: lvsocf (lvsocf.engine, tcp + http checks), keepalived -C (TCP_CHECK + HTTP_GET,
 delay_loop 1), ldirectord (checktype=connect + negotiate/http, checkinterval 1, default
@@ -39,6 +40,7 @@ VIP_TCP, VIP_HTTP = "10.2.0.1", "10.2.0.2"
 FIRST_PORT = 20000
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STARTUP_LIMIT = 300.0      # seconds a tool may take before it checks 90% of the servers
+PROFILE = False
 
 SERVER_C = r"""
 /* One epoll loop listening on many ports: TCP ports accept and close, HTTP ports answer one
@@ -205,12 +207,10 @@ class Cgroup:
             Path(procs).write_text(str(os.getpid()))
         return subprocess.Popen(argv, preexec_fn=join, stdin=subprocess.DEVNULL, **kw)
 
-    def cpu(self) -> float:
-        for line in (self.path / "cpu.stat").read_text().splitlines():
-            key, value = line.split()
-            if key == "usage_usec":
-                return int(value) / 1e6
-        raise RuntimeError("no usage_usec in cpu.stat")
+    def cpu(self) -> tuple[float, float]:
+        """(all, kernel) CPU seconds of the group so far."""
+        stat = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
+        return int(stat["usage_usec"]) / 1e6, int(stat["system_usec"]) / 1e6
 
     def kill(self) -> None:
         for _ in range(50):
@@ -233,6 +233,7 @@ class Result:
     seconds: float
     checks: int
     cpu: float
+    kernel_cpu: float
     intervals: list[float]
     covered: int
     extra: str = ""
@@ -286,7 +287,8 @@ def measure(tool: str, n: int, servers: Servers, start, warmup: float,
         stamps.sort()
         gaps += [(b - a) / 1e9 for a, b in zip(stamps, stamps[1:], strict=False)]
     covered = sum(1 for s in by_port.values() if len(s) >= 2)
-    return Result(tool, n, t1 - t0, len(rows), cpu1 - cpu0, gaps, covered, extra)
+    return Result(tool, n, t1 - t0, len(rows), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], gaps,
+                  covered, extra)
 
 
 def start_lvsocf(group: Cgroup, n: int, workdir: Path):
@@ -307,8 +309,10 @@ def start_lvsocf(group: Cgroup, n: int, workdir: Path):
                 "failure_action": "quiescent", "initial_weight": None})
     env = {"PATH": os.environ["PATH"], "LVSOCF_STATE_DIR": str(state_dir),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    group.spawn([sys.executable, "-m", "lvsocf.engine", "--state-dir", str(state_dir),
-                 "--idle-exit", "0"], env=env)
+    profile = workdir / f"engine-{n}.prof"
+    argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if PROFILE else []),
+            "-m", "lvsocf.engine", "--state-dir", str(state_dir), "--idle-exit", "0"]
+    engine = group.spawn(argv, env=env)
     deadline = time.monotonic() + 600
     while (state.read("engine", "status") or {}).get("registrations") != n:
         assert time.monotonic() < deadline, "the lvsocf engine did not load every record"
@@ -322,6 +326,11 @@ def start_lvsocf(group: Cgroup, n: int, workdir: Path):
         failing = Counter(h.get("detail", "") for h in state.all_of("health").values()
                           if not h.get("healthy"))
         why = "; ".join(f"{count} {detail!r}" for detail, count in failing.most_common(2))
+        if PROFILE:
+            engine.terminate()          # the engine exits cleanly; cProfile writes its file
+            engine.wait(60)
+            import pstats
+            pstats.Stats(str(profile), stream=sys.stderr).sort_stats("tottime").print_stats(30)
         return (f"engine: {s.get('healthy')}/{n} healthy, {s.get('inconclusive')} "
                 f"inconclusive checks, own lateness p95 "
                 f"{(p95 or 0) * 1000:.0f} ms{', unhealthy: ' + why if why else ''}")
@@ -373,11 +382,13 @@ TOOLS = {"lvsocf": start_lvsocf, "keepalived": start_keepalived,
 
 def report(results: list[Result]) -> None:
     print(f"{'tool':<11} {'N':>5} {'checks/s':>9} {'expected':>8} {'p50 gap':>8} "
-          f"{'p95 gap':>8} {'max gap':>8} {'covered':>8} {'CPU/check':>10} {'CPU %':>6}")
+          f"{'p95 gap':>8} {'max gap':>8} {'covered':>8} {'CPU/check':>10} {'kernel':>7} "
+          f"{'CPU %':>6}")
     for r in results:
         print(f"{r.tool:<11} {r.n:>5} {r.rate:>9.0f} {r.n:>8} {r.q(50):>7.2f}s "
               f"{r.q(95):>7.2f}s {max(r.intervals, default=float('nan')):>7.2f}s "
               f"{r.covered:>4}/{r.n:<4}{r.cpu_per_check * 1e3:>8.2f}ms "
+              f"{100 * r.kernel_cpu / r.cpu if r.cpu else 0:>6.0f}% "
               f"{100 * r.cpu / r.seconds:>5.0f}%  {r.extra}")
     print()
     by = {(r.tool, r.n): r for r in results}
@@ -406,7 +417,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=10.0)
     p.add_argument("--window", type=float, default=20.0)
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--profile", action="store_true",
+                   help="run the lvsocf engine under cProfile and print where its time goes "
+                        "(the profiler's own cost inflates lvsocf's figures)")
     opts = p.parse_args(argv)
+    global PROFILE
+    PROFILE = opts.profile
     from lvsocf.lab.netns import unshare_net
 
     unshare_net()
@@ -434,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         opts.json.write_text(json.dumps([{
             "tool": r.tool, "n": r.n, "checks_per_s": r.rate, "p50": r.q(50),
             "p95": r.q(95), "covered": r.covered, "cpu_per_check": r.cpu_per_check,
-            "cpu_share": r.cpu / r.seconds, "median_gap": statistics.median(r.intervals)
+            "cpu_share": r.cpu / r.seconds, "kernel_share_of_cpu": r.kernel_cpu / r.cpu,
+            "median_gap": statistics.median(r.intervals)
             if r.intervals else None} for r in results], indent=1))
     return 0
 

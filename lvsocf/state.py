@@ -23,19 +23,35 @@ def _path(kind: str, name: str) -> Path:
     return state_dir() / kind / (_SAFE.sub("_", name)[:200] + ".json")
 
 
+_ensured: set[Path] = set()    # directories this process made root-only already
+
+
 def _ensure_dir(path: Path) -> None:
     for directory in (path.parent.parent, path.parent):
         directory.mkdir(mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
+    _ensured.add(path.parent)
 
 
 def write(kind: str, name: str, data: dict[str, Any]) -> None:
     path = _path(kind, name)
-    _ensure_dir(path)
+    if path.parent not in _ensured:
+        _ensure_dir(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, sort_keys=True)
+    # dumps, not dump: json.dump always takes the pure-Python encoder
+    text = json.dumps(data, sort_keys=True).encode()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileNotFoundError:       # someone removed the directory since
+        _ensure_dir(path)
+        fd = os.open(tmp, flags, 0o600)
+    try:
+        view = memoryview(text)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 

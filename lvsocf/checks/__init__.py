@@ -12,16 +12,18 @@ rise/fall state machine.
 Interface (base.py): Target(address, port), CheckResult(ok, latency, detail), the Checker
 protocol (`kind`, `async check(timeout) -> CheckResult`, never raises: errors and timeouts are
 ok=False; only cancellation propagates) and CheckConfigError (a ValueError naming the bad
-option). build_checker validates every option up front, so a CheckConfigError is what an
-agent's validate-all reports; options that a kind does not use are ignored, empty values mean
+option). begin_check(checker, timeout, done) starts a check with a callback instead; the
+engine uses it, so tcp and http checks (which have `begin`) run without any task.
+build_checker validates every option up front, so a CheckConfigError is what an agent's
+validate-all reports; options that a kind does not use are ignored, empty values mean
 "unset". Option keys are the IPVSRealServer parameter names (docs/interfaces.md).
 
 Kinds (module: how):
   none      none.py      always up
   ping      ping.py      ICMP/ICMPv6 echo on a shared datagram (ping_group_range) or raw socket
-  tcp       tcp.py       connect, close
-  http      http.py      HTTP/1.1 request with a small asyncio client; status_codes, receive
-  https     http.py      same over TLS; verification on unless tls_verify=false; ca_file
+  tcp       tcp.py       connect, close (on the epoll reactor, streams.py)
+  http      http.py      HTTP/1.1 request on the epoll reactor; status_codes, receive
+  https     http.py      same over asyncio's TLS streams; verified unless tls_verify=false
   udp       udp.py       send udp_payload; udp_expect prefix, or no port unreachable
   dns       dns.py       hand-built query over UDP; NOERROR, question echoed, receive
   external  external.py  external_command argv (shlex, no shell), exit 0, group killed at timeout

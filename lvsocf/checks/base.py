@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
 
 
 class CheckConfigError(ValueError):
@@ -22,9 +22,9 @@ class Target:
     port: int | None
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check. `detail` is short, says why it failed, and never holds secrets."""
+class CheckResult(NamedTuple):
+    """The outcome of one check. `detail` is short, says why it failed, and never holds secrets.
+    (A named tuple: thousands are made per second and a tuple is the cheapest to make.)"""
 
     ok: bool
     latency: float
@@ -38,6 +38,31 @@ class Checker(Protocol):
     async def check(self, timeout: float) -> CheckResult:
         """Probe once. Never raises (except CancelledError); a timeout is ok=False."""
         ...
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> object: ...
+
+
+def begin_check(checker: Checker, timeout: float,
+                done: Callable[[CheckResult], None]) -> Cancellable:
+    """Start one check on the running loop; `done` gets its result (not if cancelled).
+
+    Checks with a `begin(timeout, done)` method (tcp, http: the epoll reactor) start without a
+    task; every other check runs its `check()` coroutine as a task."""
+    begin = getattr(checker, "begin", None)
+    if begin is not None:
+        return begin(timeout, done)
+    import asyncio
+
+    def finished(task: asyncio.Task[CheckResult]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        done(task.result() if exc is None else CheckResult(False, 0.0, describe_error(exc)))
+    task = asyncio.get_running_loop().create_task(checker.check(timeout))
+    task.add_done_callback(finished)
+    return task
 
 
 async def guarded(probe: Callable[[], Awaitable[str]], timeout: float,
@@ -153,3 +178,19 @@ def check_port(target: Target, default: int | None = None) -> int:
 
 def is_ipv6(address: str) -> bool:
     return ":" in address
+
+
+def socket_address(address: str, port: int) -> tuple[int, tuple]:
+    """(family, sockaddr) for a canonical IP literal, resolved once (an IPv6 scope id such
+    as fe80::1%eth0 becomes its interface index). An interface missing on this node is left
+    for the check itself to report."""
+    import socket
+
+    if not is_ipv6(address):
+        return socket.AF_INET, (address, port)
+    try:
+        info = socket.getaddrinfo(address, port, socket.AF_INET6, socket.SOCK_STREAM, 0,
+                                  socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        return socket.AF_INET6, (address, port, 0, 0)
+    return socket.AF_INET6, info[0][4]

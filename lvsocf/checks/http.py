@@ -1,4 +1,5 @@
-"""check_type=http|https: one HTTP/1.1 request with a small asyncio client (no threads).
+"""check_type=http|https: one HTTP/1.1 request, no threads. Plain HTTP runs on the shared
+epoll reactor (streams.py); HTTPS on asyncio's TLS streams. Both parse with http_parse.py.
 
 Options: http_method (GET|HEAD), request (path, default /), virtualhost (Host header and TLS
 server name; default the address), status_codes (default 200-299, e.g. "200,301,302-304"),
@@ -16,6 +17,7 @@ import ssl
 from collections.abc import Mapping
 from typing import ClassVar
 
+from . import streams
 from .base import (
     CheckConfigError,
     CheckFailed,
@@ -27,11 +29,10 @@ from .base import (
     option,
     parse_bool,
     parse_regex,
+    socket_address,
 )
+from .http_parse import parse_response
 
-MAX_HEAD = 64 * 1024       # status line + headers
-MAX_BODY = 64 * 1024       # body bytes kept for `receive`
-_STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: |\r?$)")
 _TOKEN_SAFE = re.compile(r"[\x21-\x7e]+")   # printable ASCII, no space: request target, host
 _HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -75,14 +76,17 @@ def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
     return ctx
 
 
-class HttpChecker:
-    kind: ClassVar[str] = "http"
-    tls: ClassVar[bool] = False
+class _HttpRequest:
+    """Options, request bytes and verdict shared by the http and https checks."""
+
+    kind: ClassVar[str]
+    tls: ClassVar[bool]
 
     def __init__(self, target: Target, options: Mapping[str, str]) -> None:
         default_port = 443 if self.tls else 80
         self.address = check_address(target)
         self.port = check_port(target, default_port)
+        self.family, self.sockaddr = socket_address(self.address, self.port)
         self.method = option(options, "http_method", "GET").upper()
         if self.method not in ("GET", "HEAD"):
             raise CheckConfigError(f"http_method: expected GET or HEAD, got {self.method!r}")
@@ -109,112 +113,61 @@ class HttpChecker:
                         "User-Agent: lvsocf-check\r\nAccept: */*\r\nConnection: close\r\n"
                         "\r\n").encode("ascii")
 
+    def decide(self, data: bytes, eof: bool) -> str | None:
+        """The verdict on the response bytes so far (None: read more); raises CheckFailed."""
+        response = parse_response(data, eof, self.receive is not None, self.method == "HEAD")
+        if response is None:
+            return None
+        status, body = response
+        if status not in self.codes:
+            raise CheckFailed(f"status {status} not in {self.codes_text}")
+        if self.receive is not None and not self.receive.search(body.decode("utf-8", "replace")):
+            raise CheckFailed(f"status {status}, body does not match receive")
+        return f"status {status}"
+
+
+class HttpChecker(_HttpRequest):
+    kind: ClassVar[str] = "http"
+    tls: ClassVar[bool] = False
+
+    def begin(self, timeout: float, done: streams.Done) -> streams.Probe:
+        return streams.reactor().begin(self, timeout, done)
+
+    async def check(self, timeout: float) -> CheckResult:
+        return await streams.reactor().run(self, timeout)
+
+
+class HttpsChecker(_HttpRequest):
+    kind: ClassVar[str] = "https"
+    tls: ClassVar[bool] = True
+
     async def check(self, timeout: float) -> CheckResult:
         return await guarded(self._probe, timeout)
 
     async def _probe(self) -> str:
-        ctx = None
-        if self.tls:
-            try:
-                ctx = tls_context(self.verify, self.ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise CheckFailed(f"ca_file: cannot load: {exc.strerror or exc}") from None
+        try:
+            ctx = tls_context(self.verify, self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise CheckFailed(f"ca_file: cannot load: {exc.strerror or exc}") from None
         try:
             reader, writer = await asyncio.open_connection(
-                self.address, self.port, ssl=ctx, limit=MAX_HEAD,
-                server_hostname=self.server_name if ctx else None)
+                self.address, self.port, ssl=ctx, server_hostname=self.server_name)
         except ssl.SSLCertVerificationError as exc:
             raise CheckFailed(f"TLS certificate verify failed: {exc.verify_message}") from None
         except ssl.SSLError as exc:
             raise CheckFailed(f"TLS handshake failed: {exc.reason or exc}") from None
         try:
             writer.write(self.request)
-            status, headers = await read_head(reader)
-            while 100 <= status < 200:                   # interim responses (100, 103)
-                status, headers = await read_head(reader)
-            if status not in self.codes:
-                raise CheckFailed(f"status {status} not in {self.codes_text}")
-            if self.receive is not None:
-                body = b""
-                if self.method != "HEAD" and status not in (204, 304):
-                    body = await read_body(reader, headers)
-                if not self.receive.search(body.decode("utf-8", "replace")):
-                    raise CheckFailed(f"status {status}, body does not match receive")
-            return f"status {status}"
+            data = b""
+            while True:
+                chunk = await reader.read(65536)
+                data += chunk
+                detail = self.decide(data, eof=not chunk)
+                if detail is not None:
+                    return detail
+                if not chunk:
+                    raise CheckFailed("connection closed")
+                if len(data) > streams.MAX_RESPONSE:
+                    raise CheckFailed("response too large to check")
         finally:
             writer.close()
-
-
-class HttpsChecker(HttpChecker):
-    kind: ClassVar[str] = "https"
-    tls: ClassVar[bool] = True
-
-
-async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    """Read a status line and headers; header names are lower-cased."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        what = "no response" if not exc.partial else "truncated response headers"
-        raise CheckFailed(f"{what} (connection closed)") from None
-    except asyncio.LimitOverrunError:
-        raise CheckFailed(f"response headers larger than {MAX_HEAD // 1024} KiB") from None
-    lines = head.split(b"\r\n")
-    match = _STATUS_LINE.match(lines[0])
-    if not match:
-        raise CheckFailed("not an HTTP response")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if sep:
-            key = name.strip().lower().decode("latin-1")
-            val = value.strip().decode("latin-1")
-            headers[key] = f"{headers[key]}, {val}" if key in headers else val
-    return int(match.group(3)), headers
-
-
-async def read_body(reader: asyncio.StreamReader, headers: Mapping[str, str],
-                    cap: int = MAX_BODY) -> bytes:
-    """Up to `cap` body bytes: chunked, Content-Length, or read-until-close framing."""
-    try:
-        if headers.get("transfer-encoding", "").lower().rsplit(",", 1)[-1].strip() == "chunked":
-            return await _read_chunked(reader, cap)
-        if "content-length" in headers:
-            try:
-                length = int(headers["content-length"].split(",")[0])
-            except ValueError:
-                raise CheckFailed("invalid Content-Length") from None
-            if length < 0:
-                raise CheckFailed("invalid Content-Length")
-            return await reader.readexactly(min(length, cap))
-        body = bytearray()
-        while len(body) < cap:
-            data = await reader.read(cap - len(body))
-            if not data:
-                break
-            body += data
-        return bytes(body)
-    except asyncio.IncompleteReadError:
-        raise CheckFailed("connection closed in the middle of the body") from None
-    except asyncio.LimitOverrunError:
-        raise CheckFailed("malformed chunked body") from None
-
-
-async def _read_chunked(reader: asyncio.StreamReader, cap: int) -> bytes:
-    body = bytearray()
-    while len(body) < cap:
-        line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise CheckFailed("malformed chunked body") from None
-        if size == 0:
-            break
-        if size < 0:
-            raise CheckFailed("malformed chunked body")
-        take = min(size, cap - len(body))
-        body += await reader.readexactly(take)
-        if take < size:
-            break                           # cap reached; the rest is not needed
-        await reader.readexactly(2)         # CRLF after the chunk
-    return bytes(body)

@@ -28,6 +28,7 @@ from lvsocf.engine.attrd import Attrd
 from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.monitor import Monitor, Stats
 from lvsocf.engine.registry import Registration
+from lvsocf.engine.timetable import Timetable
 from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
 from lvsocf.ipvs.model import RealServerInfo, ServiceKey
@@ -67,6 +68,7 @@ class Engine:
         self.monitors: dict[str, Monitor] = {}
         self._by_key: dict[ServiceKey, dict[str, Monitor]] = {}
         self.stats = Stats()
+        self.timetable = Timetable()
         self.lag = LagMeter()
         self.started = time.time()
         self.stop_reason = ""
@@ -74,6 +76,7 @@ class Engine:
         self._dirty: dict[ServiceKey, bool] = {}     # key -> reconcile (True) or observe only
         self._health_dirty: set[str] = set()
         self._health_written: dict[str, float] = {}
+        self._refresh_every = health_refresh   # seconds between refreshes of one record
         self._wake_apply = asyncio.Event()
         self._poke = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -105,12 +108,13 @@ class Engine:
             self._change(old, reg)
         if diff:
             self._warn_duplicates()
+        self._refresh_every = max(self.health_refresh, len(self.monitors) / REFRESH_WRITES)
         return diff
 
     def _add(self, reg: Registration, spread: float) -> None:
         record = state.read(health.KIND, reg.name)
         resume = health.resume_from(reg, record)
-        m = Monitor(reg, resume, self._on_result, self.stats, self.lag)
+        m = Monitor(reg, resume, self._on_result, self.stats, self.timetable, self.lag)
         self.monitors[reg.name] = m
         self._by_key.setdefault(reg.key, {})[reg.name] = m
         self._health_dirty.add(reg.name)
@@ -178,10 +182,8 @@ class Engine:
             else:
                 log.info("%s: %s (%s)", m.reg, transition, result.detail)
             self._health_dirty.add(m.name)
-        else:
-            refresh = max(self.health_refresh, len(self.monitors) / REFRESH_WRITES)
-            if time.monotonic() - self._health_written.get(m.name, 0.0) >= refresh:
-                self._health_dirty.add(m.name)
+        elif time.monotonic() - self._health_written.get(m.name, 0.0) >= self._refresh_every:
+            self._health_dirty.add(m.name)
 
     # -- kernel
     def _mark(self, key: ServiceKey, reconcile: bool) -> None:
@@ -342,6 +344,7 @@ class Engine:
                 t.cancel()
             for m in self.monitors.values():
                 m.stop()
+            self.timetable.close()
             await asyncio.gather(*tasks, return_exceptions=True)
             self.flush_health()
             if self._kernel is not None:

@@ -1,7 +1,7 @@
 """One registration's checks: its checker, its rise/fall state and its check loop.
 
-The loop runs checks at a fixed rate (start to start, `interval` apart); a check that takes
-longer than the interval is followed at once by the next, never by a burst of catch-ups.
+Checks run at a fixed rate (start to start, `interval` apart); a check that takes longer
+than the interval is followed at once by the next, never by a burst of catch-ups.
 How late each check starts compared with its schedule is recorded for the status record.
 """
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections import deque
 from collections.abc import Callable
 
 from lvsocf.checks import CheckConfigError, Checker, CheckResult, build_checker
+from lvsocf.checks.base import Cancellable, begin_check
 from lvsocf.checks.state import HealthState, RiseFall, Transition
 from lvsocf.engine.health import Resume
 from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.registry import Registration
+from lvsocf.engine.timetable import Entry, Timetable
 from lvsocf.engine.weights import Verdict
 
 
@@ -42,8 +44,9 @@ OnResult = Callable[["Monitor", CheckResult, "Transition | None"], None]
 
 class Monitor:
     def __init__(self, reg: Registration, resume: Resume, on_result: OnResult,
-                 stats: Stats, lag: LagMeter | None = None) -> None:
+                 stats: Stats, timetable: Timetable, lag: LagMeter | None = None) -> None:
         self.reg = reg
+        self.timetable = timetable
         self.on_result = on_result
         self.stats = stats
         self.lag = lag
@@ -58,7 +61,10 @@ class Monitor:
         self.kernel_weight: int | None = None
         self.kernel_error: str | None = None
         self.observed = False       # kernel_weight has been read from the kernel
-        self._task: asyncio.Task | None = None
+        self._timer: Entry | None = None
+        self._inflight: Cancellable | None = None
+        self._due = self._began = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _build(self) -> None:
         try:
@@ -87,13 +93,17 @@ class Monitor:
             return
         if first_delay is None:
             first_delay = random.uniform(0, min(self.reg.check.interval, 1.0))
-        self._task = asyncio.get_running_loop().create_task(self._loop(first_delay),
-                                                            name=f"check {self.name}")
+        self._loop = asyncio.get_running_loop()
+        self._due = self._loop.time() + first_delay
+        self._timer = self.timetable.at(self._due, self._begin)
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        if self._timer is not None:
+            Timetable.cancel(self._timer)
+            self._timer = None
+        if self._inflight is not None:
+            self._inflight.cancel()
+            self._inflight = None
 
     def reconfigure(self, reg: Registration) -> bool:
         """Take a changed registration of the same real server, keeping the health state
@@ -109,43 +119,44 @@ class Monitor:
         self.start()
         return True
 
-    # -- the loop
-    async def _loop(self, first_delay: float) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + first_delay
+    # -- one check after the other, `interval` apart (callbacks, no task per real server)
+    def _begin(self) -> None:
+        self._timer = None
         checker = self.checker
         assert checker is not None
-        while True:
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            began = loop.time()
-            self.stats.lateness.append(max(0.0, began - due))
-            timeout = self.reg.check.timeout
-            result = await checker.check(timeout)
-            self.stats.checks += 1
-            if self._starved(result, began, loop.time()):
-                self.stats.inconclusive += 1
-                self.last = CheckResult(False, result.latency,
-                                        f"inconclusive, engine overloaded: {result.detail}")
-                self.last_at = time.time()
-            else:
-                if not result.ok:
-                    self.stats.failures += 1
-                self.last, self.last_at = result, time.time()
-                transition = self.rf.observe(result.ok)
-                if transition is not None and transition.hard:
-                    self.since = self.last_at
-                self.on_result(self, result, transition)
-            interval = self.reg.check.interval
-            due += interval
-            now = loop.time()
-            if due < now:       # late: skip whole intervals, keeping this server's phase
-                due += math.ceil((now - due) / interval) * interval
+        self._began = began = self._loop.time()
+        self.stats.lateness.append(began - self._due if began > self._due else 0.0)
+        self._inflight = begin_check(checker, self.reg.check.timeout, self._finished)
+
+    def _finished(self, result: CheckResult) -> None:
+        self._inflight = None
+        now = self._loop.time()
+        self.stats.checks += 1
+        if not result.ok and self._starved(result, self._began, now):
+            self.stats.inconclusive += 1
+            self.last = CheckResult(False, result.latency,
+                                    f"inconclusive, engine overloaded: {result.detail}")
+            self.last_at = time.time()
+        else:
+            if not result.ok:
+                self.stats.failures += 1
+            self.last, self.last_at = result, time.time()
+            transition = self.rf.observe(result.ok)
+            if transition is not None and transition.hard:
+                self.since = self.last_at
+            self.on_result(self, result, transition)
+        if self._inflight is not None or self._timer is not None:
+            return              # on_result restarted this monitor
+        interval = self.reg.check.interval
+        due = self._due + interval
+        if due < now:       # late: skip whole intervals, keeping this server's phase
+            due += math.ceil((now - due) / interval) * interval
+        self._due = due
+        self._timer = self.timetable.at(due, self._begin)
 
     def _starved(self, result: CheckResult, began: float, now: float) -> bool:
         """A timeout during which the engine's own loop stalled for a quarter of the timeout
         or more proves nothing about the real server."""
-        if result.ok or self.lag is None or result.latency < 0.9 * self.reg.check.timeout:
+        if self.lag is None or result.latency < 0.9 * self.reg.check.timeout:
             return False
         return self.lag.worst_since(began, now) >= 0.25 * self.reg.check.timeout

@@ -273,12 +273,14 @@ def test_timeouts_of_a_starved_engine_are_inconclusive(state_dir):
     from lvsocf.engine.lag import LagMeter
     from lvsocf.engine.monitor import Monitor, Stats
     from lvsocf.engine.registry import parse
+    from lvsocf.engine.timetable import Timetable
 
     async def main(stall: bool):
         lag, stats = LagMeter(), Stats()
         seen = []
         m = Monitor(parse("rs", record(timeout=1.0, interval=1.5, fall=1)),
-                    Resume(HealthState.UP, None, False), lambda *a: seen.append(a), stats, lag)
+                    Resume(HealthState.UP, None, False), lambda *a: seen.append(a), stats,
+                    Timetable(), lag)
         m.checker = SlowFailure()
         meter = asyncio.create_task(lag.run())
         m.start(0)

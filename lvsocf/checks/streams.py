@@ -1,0 +1,242 @@
+"""One epoll for many TCP checks: connect, optionally send a request, read until the check
+decides. It runs on the caller's asyncio loop (its epoll descriptor is one reader there).
+
+Why not asyncio streams: a check through open_connection builds a transport, a protocol, a
+reader, a writer, several futures and a task, and changes asyncio's selector several times;
+that Python work, not the kernel's, was most of a check's CPU. Here a check is one small
+object, edge-triggered registration once, and one callback when it is decided.
+"""
+from __future__ import annotations
+
+import _socket  # the C socket type: socket.socket adds Python-level __init__/close per check
+import asyncio
+import errno
+import heapq
+import logging
+import os
+import select
+import socket
+import time
+import weakref
+from collections.abc import Callable
+from typing import Protocol
+
+from .base import CheckFailed, CheckResult, describe_error
+
+log = logging.getLogger("lvsocf.checks")
+
+_WATCH = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
+_TROUBLE = select.EPOLLERR | select.EPOLLHUP
+_READABLE = select.EPOLLIN | select.EPOLLRDHUP | _TROUBLE
+_CONNECTING, _SENDING, _READING = 0, 1, 2
+_STREAM = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
+MAX_RESPONSE = 1024 * 1024      # bytes read at most before the check must have decided
+Done = Callable[[CheckResult], None]
+
+
+class StreamCheck(Protocol):
+    """What a TCP-based check tells the reactor."""
+
+    family: int
+    sockaddr: tuple
+    request: bytes | None       # sent once connected; None: connecting is the whole check
+
+    def decide(self, data: bytes, eof: bool) -> str | None:
+        """The success detail once `data` suffices, None to read more; raises CheckFailed.
+        Must not return None when `eof`."""
+        ...
+
+
+class Probe:
+    """One check in flight; cancel() drops it without a callback."""
+
+    __slots__ = ("check", "sock", "phase", "data", "unsent", "started", "timeout", "done",
+                 "reactor")
+
+    def __init__(self, reactor: Reactor, check: StreamCheck, timeout: float, done: Done) -> None:
+        self.reactor, self.check, self.timeout, self.done = reactor, check, timeout, done
+        self.sock: _socket.socket | None = None
+        self.phase = _CONNECTING
+        self.data = b""
+        self.unsent = check.request
+        self.started = time.monotonic()
+
+    def cancel(self) -> None:
+        self.done = _ignore         # also drops the caller's references (futures hold the loop)
+        if self.sock is not None:
+            self.reactor._drop(self)
+
+
+class Reactor:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._ep = select.epoll()
+        self._active: dict[int, Probe] = {}
+        self._deadlines: list[tuple[float, int, Probe]] = []
+        self._seq = 0
+        self._next_sweep = float("inf")
+        self._sweep_token = 0       # only the newest armed sweep timer does anything
+        # No reference to the loop is kept: the loop owns the reactor (see reactor()).
+        loop.add_reader(self._ep.fileno(), self._ready)
+
+    def begin(self, check: StreamCheck, timeout: float, done: Done) -> Probe:
+        """Start one check; `done` is called once with its result, never from inside begin()
+        (an immediate failure is reported on the next loop iteration)."""
+        probe = Probe(self, check, timeout, done)
+        try:
+            sock = _socket.socket(check.family, _STREAM)
+        except OSError as exc:
+            return self._fail_soon(probe, describe_error(exc))
+        try:
+            err = sock.connect_ex(check.sockaddr)
+        except OSError as exc:      # e.g. an unknown IPv6 scope
+            sock.close()
+            return self._fail_soon(probe, describe_error(exc))
+        if err not in (0, errno.EINPROGRESS):
+            sock.close()
+            return self._fail_soon(probe, os.strerror(err))
+        probe.sock = sock
+        fd = sock.fileno()
+        self._active[fd] = probe
+        self._ep.register(fd, _WATCH)
+        deadline = probe.started + timeout
+        self._seq += 1
+        heapq.heappush(self._deadlines, (deadline, self._seq, probe))
+        if deadline < self._next_sweep:
+            self._arm_sweep(deadline, timeout)
+        return probe
+
+    def _fail_soon(self, probe: Probe, detail: str) -> Probe:
+        result = CheckResult(False, time.monotonic() - probe.started, detail)
+        asyncio.get_running_loop().call_soon(self._report, probe, result)
+        return probe
+
+    def _report(self, probe: Probe, result: CheckResult) -> None:
+        done, probe.done = probe.done, _ignore     # cancelled meanwhile: done is _ignore
+        try:
+            done(result)
+        except Exception:
+            log.exception("a check's result callback failed")
+
+    async def run(self, check: StreamCheck, timeout: float) -> CheckResult:
+        """One check, awaited (the engine uses begin() with a callback instead)."""
+        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+
+        def done(result: CheckResult) -> None:
+            if not future.done():
+                future.set_result(result)
+        probe = self.begin(check, timeout, done)
+        try:
+            return await future
+        finally:
+            probe.cancel()
+
+    # -- events
+    def _ready(self) -> None:
+        for fd, events in self._ep.poll(0, 1024):
+            probe = self._active.get(fd)
+            if probe is not None:
+                self._advance(probe, events)
+
+    def _advance(self, probe: Probe, events: int) -> None:
+        sock = probe.sock
+        assert sock is not None
+        if probe.phase == _CONNECTING:
+            if events & _TROUBLE:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    return self._finish(probe, False, os.strerror(err))
+            elif not events & select.EPOLLOUT:
+                return None
+            if probe.unsent is None:
+                return self._finish(probe, True, "connected")
+            probe.phase = _SENDING
+        if probe.phase == _SENDING:
+            try:
+                sent = sock.send(probe.unsent)
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                return self._finish(probe, False, describe_error(exc))
+            probe.unsent = probe.unsent[sent:]
+            if probe.unsent:
+                return None         # the next EPOLLOUT edge sends the rest
+            probe.phase = _READING
+            if not events & _READABLE:
+                return None
+        self._read(probe, sock)
+
+    def _read(self, probe: Probe, sock: _socket.socket) -> None:
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                return self._finish(probe, False, describe_error(exc))
+            eof = not chunk
+            probe.data += chunk
+            try:
+                detail = probe.check.decide(probe.data, eof)
+            except CheckFailed as exc:
+                return self._finish(probe, False, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a check must never raise
+                return self._finish(probe, False, describe_error(exc))
+            if detail is not None:
+                return self._finish(probe, True, detail)
+            if eof:
+                return self._finish(probe, False, "connection closed")
+            if len(probe.data) > MAX_RESPONSE:
+                return self._finish(probe, False, "response too large to check")
+
+    # -- timeouts: one heap, one timer armed for its earliest deadline
+    def _arm_sweep(self, when: float, delay: float) -> None:
+        self._next_sweep = when
+        self._sweep_token += 1
+        asyncio.get_running_loop().call_later(max(0.0, delay), self._sweep, self._sweep_token)
+
+    def _sweep(self, token: int) -> None:
+        if token != self._sweep_token:
+            return
+        now = time.monotonic()
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            _, _, probe = heapq.heappop(heap)
+            if probe.sock is not None:
+                self._finish(probe, False, f"timed out after {probe.timeout:g}s")
+        self._next_sweep = float("inf")
+        if heap:
+            self._arm_sweep(heap[0][0], heap[0][0] - now)
+
+    # -- endings
+    def _finish(self, probe: Probe, ok: bool, detail: str) -> None:
+        result = CheckResult(ok, time.monotonic() - probe.started, detail)
+        self._drop(probe)
+        self._report(probe, result)
+
+    def _drop(self, probe: Probe) -> None:
+        sock, probe.sock = probe.sock, None
+        if sock is not None:
+            self._active.pop(sock.fileno(), None)
+            sock.close()            # also leaves the epoll set
+
+
+def _ignore(result: CheckResult) -> None:
+    return None
+
+
+_REACTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Reactor] = \
+    weakref.WeakKeyDictionary()
+_last: tuple[weakref.ref, Reactor | None] = (weakref.ref(_ignore), None)
+
+
+def reactor() -> Reactor:
+    """The running loop's reactor, made on first use."""
+    global _last
+    loop = asyncio.get_running_loop()
+    if _last[0]() is loop:          # the common case, without WeakKeyDictionary's cost
+        return _last[1]  # type: ignore[return-value]
+    found = _REACTORS.get(loop)
+    if found is None:
+        found = _REACTORS[loop] = Reactor(loop)
+    _last = (weakref.ref(loop), found)
+    return found
