@@ -39,6 +39,7 @@ RETRY = 2.0              # seconds before a failed kernel change is tried again
 STATUS_EVERY = 5.0
 APPLY_MIN_PAUSE, APPLY_MAX_PAUSE = 0.02, 1.0
 INITIAL_RATE = 200.0     # first checks per second of registrations that arrive together
+BATCH_SLACK = 0.02       # checks due within 20 ms start together (a check may start early)
 OVERLOADED = 1.0         # p95 seconds of check lateness that earns a warning
 REFRESH_WRITES = 50.0    # health records rewritten per second at most just to refresh
                          # last_check/latency (changes are written at once)
@@ -68,7 +69,7 @@ class Engine:
         self.monitors: dict[str, Monitor] = {}
         self._by_key: dict[ServiceKey, dict[str, Monitor]] = {}
         self.stats = Stats()
-        self.timetable = Timetable()
+        self.timetable = Timetable(slack=BATCH_SLACK)
         self.lag = LagMeter()
         self.started = time.time()
         self.stop_reason = ""

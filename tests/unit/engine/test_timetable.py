@@ -57,3 +57,20 @@ def test_close_drops_everything():
         await asyncio.sleep(0.1)
         return fired
     assert asyncio.run(main()) == []
+
+
+def test_slack_runs_entries_due_soon_in_the_same_firing():
+    async def main():
+        loop = asyncio.get_running_loop()
+        table, fired = Timetable(slack=0.05), []
+        start = loop.time()
+        for ms in (10, 30, 55, 200):
+            table.at(start + ms / 1000, lambda ms=ms: fired.append((ms, loop.time() - start)))
+        await asyncio.sleep(0.3)
+        return fired
+    fired = asyncio.run(main())
+    assert [ms for ms, _ in fired] == [10, 30, 55, 200]
+    first = fired[0][1]
+    assert fired[1][1] - first < 0.01 and fired[2][1] - first < 0.01   # with the first firing,
+    assert fired[2][1] < 0.055                                         # so early
+    assert fired[3][1] >= 0.15                    # never earlier than the slack allows
