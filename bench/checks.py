@@ -14,7 +14,8 @@ accepts. Each tool runs alone, in its own cgroup, for a warm-up and then a measu
 - CPU/check    the tool's cgroup CPU time (all its processes) / checks; "kernel" is the
                share of it spent in the kernel (sockets, TCP, softirqs run on its behalf)
 
-Tools: lvsocf (lvsocf.engine, tcp + http checks), keepalived -C (TCP_CHECK + HTTP_GET,
+Tools: lvsocf (lvsocf.engine, tcp + http checks), lvsocf-auto (the same with one worker
+process per CPU, --workers auto), keepalived -C (TCP_CHECK + HTTP_GET,
 delay_loop 1), ldirectord (checktype=connect + negotiate/http, checkinterval 1, default
 fork=no). The IPVS table is preloaded with every real server at weight 1 for all three, so
 start-up reconciling is not what gets measured.
@@ -291,8 +292,8 @@ def measure(tool: str, n: int, servers: Servers, start, warmup: float,
                   covered, extra)
 
 
-def start_lvsocf(group: Cgroup, n: int, workdir: Path):
-    state_dir = workdir / f"lvsocf-{n}"
+def start_lvsocf(group: Cgroup, n: int, workdir: Path, workers: str = "1"):
+    state_dir = workdir / f"lvsocf-{n}-{workers}"
     os.environ["LVSOCF_STATE_DIR"] = str(state_dir)
     from lvsocf import state
 
@@ -311,7 +312,8 @@ def start_lvsocf(group: Cgroup, n: int, workdir: Path):
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     profile = workdir / f"engine-{n}.prof"
     argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if PROFILE else []),
-            "-m", "lvsocf.engine", "--state-dir", str(state_dir), "--idle-exit", "0"]
+            "-m", "lvsocf.engine", "--state-dir", str(state_dir), "--idle-exit", "0",
+            "--workers", workers]
     engine = group.spawn(argv, env=env)
     deadline = time.monotonic() + 600
     while (state.read("engine", "status") or {}).get("registrations") != n:
@@ -376,7 +378,13 @@ def start_ldirectord(group: Cgroup, n: int, workdir: Path):
     return None
 
 
-TOOLS = {"lvsocf": start_lvsocf, "keepalived": start_keepalived,
+def start_lvsocf_workers(group: Cgroup, n: int, workdir: Path):
+    """The engine with one worker process per CPU (--workers auto)."""
+    return start_lvsocf(group, n, workdir, "auto")
+
+
+TOOLS = {"lvsocf": start_lvsocf, "lvsocf-auto": start_lvsocf_workers,
+         "keepalived": start_keepalived,
          "ldirectord": start_ldirectord}
 
 
@@ -393,16 +401,16 @@ def report(results: list[Result]) -> None:
     print()
     by = {(r.tool, r.n): r for r in results}
     for n in sorted({r.n for r in results}):
-        mine = by.get(("lvsocf", n))
-        if mine is None:
-            continue
-        for peer in ("keepalived", "ldirectord"):
-            other = by.get((peer, n))
-            if other is None:
-                continue
-            print(f"N={n:<5} lvsocf/{peer:<10} checks/s {_ratio(mine.rate, other.rate)}  "
-                  f"p95 gap {_ratio(mine.q(95), other.q(95))}  "
-                  f"CPU/check {_ratio(mine.cpu_per_check, other.cpu_per_check)}")
+        for ours in ("lvsocf", "lvsocf-auto"):
+            mine = by.get((ours, n))
+            for peer in ("keepalived", "ldirectord"):
+                other = by.get((peer, n))
+                if mine is None or other is None:
+                    continue
+                print(f"N={n:<5} {ours + '/' + peer:<23} checks/s "
+                      f"{_ratio(mine.rate, other.rate)}  "
+                      f"p95 gap {_ratio(mine.q(95), other.q(95))}  "
+                      f"CPU/check {_ratio(mine.cpu_per_check, other.cpu_per_check)}")
 
 
 def _ratio(a: float, b: float) -> str:

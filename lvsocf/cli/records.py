@@ -160,4 +160,6 @@ def parse_engine(raw: Any, alive: Callable[[int], bool] = pid_alive) -> dict[str
         out[name] = opt_num(raw.get(name))
     for name in ("registrations", "healthy", "down", "checks", "failures"):
         out[name] = opt_int(raw.get(name))
+    workers = raw.get("workers")
+    out["workers"] = len(workers) if isinstance(workers, list) else None
     return out

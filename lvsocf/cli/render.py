@@ -116,6 +116,8 @@ def _engine_lines(doc: dict[str, Any]) -> list[str]:
     if e["running"] is False:
         return [f"Check engine: not running (last pid {e['pid']})"]
     words = [f"Check engine: pid {e['pid']}"]
+    if e.get("workers"):
+        words[0] += f" ({e['workers']} workers)"
     if e["started"] is not None:
         words.append(f"up {duration(doc['time'] - e['started'])}")
     for name in ("registrations", "healthy", "down", "checks", "failures"):

@@ -23,7 +23,9 @@ from lvsocf import state
 from lvsocf.engine import files
 
 SPAWN_TIMEOUT = 60.0
-CLEAN_ENV = ("HA_LOGFILE", "HA_LOGFACILITY", "HA_debug", "TZ")
+# Pacemaker's environment (e.g. /etc/default/pacemaker) reaches the engine only through these:
+# its logging, and LVSOCF_ENGINE_WORKERS (checks shared by that many processes, or "auto").
+CLEAN_ENV = ("HA_LOGFILE", "HA_LOGFACILITY", "HA_debug", "TZ", "LVSOCF_ENGINE_WORKERS")
 
 
 class EngineError(Exception):

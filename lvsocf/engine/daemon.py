@@ -1,6 +1,7 @@
 """The engine process: one per state directory, detached, locked, logging, signal-driven.
 
     python -m lvsocf.engine --state-dir DIR [--daemonize] [--ready-fd FD] [--idle-exit S]
+                            [--workers N|auto]
 
 Started by lvsocf.engine.client (agents) with a clean environment. With --daemonize it forks
 once more so it is nobody's child. It takes the flock on DIR/engine.lock (giving up when
@@ -8,6 +9,8 @@ another engine holds it: "busy"), writes DIR/engine.pid and reports "started PID
 ready fd, raises RLIMIT_NOFILE, loads every registration and reports "ready PID".
 SIGHUP: re-read registrations now.
 SIGTERM/SIGINT: exit, changing nothing in the kernel (neither does SIGKILL).
+With --workers N > 1 (or LVSOCF_ENGINE_WORKERS) it supervises N worker processes that share
+the checks (lvsocf.engine.supervisor).
 """
 from __future__ import annotations
 
@@ -21,8 +24,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lvsocf.engine import files
+
+if TYPE_CHECKING:
+    from lvsocf.engine.registry import Shard
 
 log = logging.getLogger("lvsocf.engine")
 LOCK_WAIT = 3.0     # an agent probing the lock holds it for microseconds: retry that long
@@ -48,12 +55,16 @@ def raise_nofile(want: int = NOFILE) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def setup_logging(debug: bool = False) -> None:
-    """A file in the state dir always; HA_LOGFILE, or syslog when /dev/log exists, too."""
-    fmt = logging.Formatter("%(asctime)s lvsocf-engine[%(process)d] %(levelname)s: "
+def setup_logging(debug: bool = False, worker: str = "") -> None:
+    """A file in the state dir always; HA_LOGFILE, or syslog when /dev/log exists, too.
+    Workers of a supervisor (`worker` "I/N") append to the file the supervisor rotates."""
+    tag = f" worker {worker}" if worker else ""
+    fmt = logging.Formatter(f"%(asctime)s lvsocf-engine[%(process)d]{tag} %(levelname)s: "
                             "%(message)s")
-    handlers: list[logging.Handler] = [logging.handlers.RotatingFileHandler(
-        files.path(files.LOG), maxBytes=1 << 20, backupCount=1)]
+    own_log = files.path(files.LOG)
+    handlers: list[logging.Handler] = [
+        logging.handlers.WatchedFileHandler(own_log) if worker else
+        logging.handlers.RotatingFileHandler(own_log, maxBytes=1 << 20, backupCount=1)]
     ha_logfile = os.environ.get("HA_LOGFILE", "")
     if ha_logfile:
         handlers.append(logging.handlers.WatchedFileHandler(ha_logfile))
@@ -62,7 +73,8 @@ def setup_logging(debug: bool = False) -> None:
         try:
             syslog = logging.handlers.SysLogHandler(
                 "/dev/log", logging.handlers.SysLogHandler.facility_names.get(facility, 3))
-            syslog.setFormatter(logging.Formatter("lvsocf-engine[%(process)d]: %(message)s"))
+            syslog.setFormatter(logging.Formatter(f"lvsocf-engine[%(process)d]{tag}: "
+                                                  "%(message)s"))
             handlers.append(syslog)
         except OSError:
             pass
@@ -129,6 +141,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="exit after this many seconds without registrations (0: never)")
     p.add_argument("--poll", type=float, default=0.5)
     p.add_argument("--debug", action="store_true")
+    p.add_argument("--workers", default=os.environ.get("LVSOCF_ENGINE_WORKERS", "1"),
+                   help="worker processes sharing the checks: a number or auto (one per "
+                        "CPU); default LVSOCF_ENGINE_WORKERS or 1")
+    p.add_argument("--worker", help=argparse.SUPPRESS)          # I/N: run as worker I
+    p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -140,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.state_dir:
         os.environ["LVSOCF_STATE_DIR"] = args.state_dir
     os.umask(0o077)
+    if args.worker:
+        return _worker(args)
     if args.daemonize:
         _daemonize()
     files.ensure_dir()
@@ -153,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tell(args.ready_fd, f"started {os.getpid()}", last=False)
     nofile = raise_nofile()
     try:
+        count = _worker_count(args.workers)
+        if count > 1:
+            return _supervise(args, count)
         return _serve(args, nofile)
     except Exception as exc:
         log.exception("engine failed: %s", exc)
@@ -163,7 +185,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         files.release(lock_fd)
 
 
-def _serve(args: argparse.Namespace, nofile: int) -> int:
+def _worker_count(text: str) -> int:
+    from lvsocf.engine.supervisor import worker_count
+
+    try:
+        return worker_count(text)
+    except ValueError:
+        log.error("workers: expected a number >= 1 or auto, got %r; running one", text)
+        return 1
+
+
+def _supervise(args: argparse.Namespace, count: int) -> int:
+    from lvsocf.engine.supervisor import Supervisor, worker_argv
+
+    supervisor = Supervisor(count, worker_argv(args.state_dir, args.poll, args.debug),
+                            idle_exit=args.idle_exit or None, poll=args.poll)
+
+    def ready() -> None:
+        log.info("engine %d ready with %d workers, state dir %s", os.getpid(), count,
+                 files.path(""))
+        _tell(args.ready_fd, f"ready {os.getpid()}")
+    reason = supervisor.run(ready)
+    log.info("engine %d exits (%s); weights left as they are", os.getpid(), reason)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Worker I/N of a supervisor: no lock or pid file of its own; dies with its parent."""
+    from lvsocf.engine.registry import Shard
+    from lvsocf.engine.supervisor import set_parent_death_signal
+
+    set_parent_death_signal(args.parent_pid or os.getppid())
+    shard = Shard.parse(args.worker)
+    setup_logging(args.debug or os.environ.get("HA_debug") == "1", worker=str(shard))
+    try:
+        return _serve(args, raise_nofile(), shard)
+    except Exception as exc:
+        log.exception("worker failed: %s", exc)
+        _tell(args.ready_fd, f"error {type(exc).__name__}: {exc}")
+        return 1
+
+
+def _serve(args: argparse.Namespace, nofile: int, shard: Shard | None = None) -> int:
     import asyncio
 
     from lvsocf.ipvs.lean import load_netlink_only
@@ -173,7 +236,8 @@ def _serve(args: argparse.Namespace, nofile: int) -> int:
     from lvsocf.engine.engine import Engine
     from lvsocf.ipvs.netlink import Ipvs
 
-    engine = Engine(Ipvs, poll=args.poll, idle_exit=args.idle_exit or None, attrd=Attrd())
+    engine = Engine(Ipvs, poll=args.poll, attrd=Attrd(), shard=shard,
+                    idle_exit=None if shard is not None else args.idle_exit or None)
 
     def ready() -> None:
         log.info("engine %d ready: %d registrations, state dir %s, open files limit %d",

@@ -31,7 +31,7 @@ from lvsocf.engine.registry import Registration
 from lvsocf.engine.timetable import Timetable
 from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
-from lvsocf.ipvs.model import RealServerInfo, ServiceKey
+from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
 from lvsocf.ipvs.netlink import Op
 
 log = logging.getLogger("lvsocf.engine")
@@ -58,14 +58,18 @@ class Kernel(Protocol):
 class Engine:
     def __init__(self, kernel_factory: Callable[[], Kernel], *, poll: float = 0.5,
                  idle_exit: float | None = None, attrd: Attrd | None = None,
-                 health_refresh: float = 10.0, pid: int | None = None) -> None:
+                 health_refresh: float = 10.0, pid: int | None = None,
+                 shard: registry.Shard | None = None) -> None:
+        """`shard`: this engine is one of several workers and runs only that share of the
+        registrations (lvsocf.engine.supervisor); None: it runs all of them."""
         self.kernel_factory = kernel_factory
+        self.shard = shard
         self.poll = poll
         self.idle_exit = idle_exit
         self.attrd = attrd or Attrd(enabled=False)
         self.health_refresh = health_refresh
         self.pid = pid if pid is not None else os.getpid()
-        self.records = registry.RecordDir()
+        self.records = registry.RecordDir(shard=shard)
         self.monitors: dict[str, Monitor] = {}
         self._by_key: dict[ServiceKey, dict[str, Monitor]] = {}
         self.stats = Stats()
@@ -83,6 +87,7 @@ class Engine:
         self._stopping = asyncio.Event()
         self._idle_since: float | None = None
         self._retry_handle: asyncio.TimerHandle | None = None
+        self._retry_keys: dict[ServiceKey, bool] = {}
 
     # -- control
     def poke(self) -> None:
@@ -240,6 +245,8 @@ class Engine:
             # when an op failed and the table is not what the plan says.
             actual = k.real_servers(key) if failures else plan.after
             fb_plan = plan_fallback(key, fallback, actual)
+            if self.shard is not None and plan.ops and not fb_plan:
+                self._recheck_fallback(key, fallback, monitors, actual)
             for op, err in zip(fb_plan, k.apply(fb_plan) if fb_plan else [], strict=True):
                 verb = "in" if op.cmd == protocol.CMD_NEW_DEST else "out"
                 if err is None:
@@ -258,6 +265,17 @@ class Engine:
             self._kernel_state(m, weight, failures.get(m.name))
         if failures:
             raise _Retry
+
+    def _recheck_fallback(self, key: ServiceKey, fallback: RealServer | None,
+                          monitors: list[Monitor], actual: list[RealServerInfo]) -> None:
+        """Another worker owns the rest of the service. If our servers just lost all weight
+        and the fallback stays out because the others have weight, both workers may have read
+        the table before either wrote: look once more when both writes have landed."""
+        if fallback is None or any(i.real_server.ident == fallback.ident for i in actual):
+            return
+        own = {m.reg.server.ident for m in monitors}
+        if not any(i.real_server.weight > 0 for i in actual if i.real_server.ident in own):
+            self._retry_later({key: True})
 
     def _run(self, k: Kernel, plan: list[Op], monitors: list[Monitor]) -> dict[str, str]:
         failures: dict[str, str] = {}
@@ -281,9 +299,13 @@ class Engine:
         m.kernel_weight, m.kernel_error, m.observed = weight, error, True
 
     def _retry_later(self, keys: dict[ServiceKey, bool]) -> None:
+        for key, reconcile in keys.items():
+            self._retry_keys[key] = self._retry_keys.get(key, False) or reconcile
+
         def again() -> None:
             self._retry_handle = None
-            for key, reconcile in keys.items():
+            pending, self._retry_keys = self._retry_keys, {}
+            for key, reconcile in pending.items():
                 self._mark(key, reconcile)
         if self._retry_handle is None:
             self._retry_handle = asyncio.get_running_loop().call_later(RETRY, again)
@@ -310,11 +332,17 @@ class Engine:
                 continue
             self._health_written[name] = now
 
+    @property
+    def status_name(self) -> str:
+        """The engine status record: `status`, or `status-I` for worker I of a supervisor."""
+        return "status" if self.shard is None else f"status-{self.shard.index + 1}"
+
     def status(self) -> dict:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return {
             "pid": self.pid, "started": self.started, "registrations": len(self.monitors),
+            "shard": None if self.shard is None else str(self.shard),
             "checks": self.stats.checks, "failures": self.stats.failures,
             "inconclusive": self.stats.inconclusive,
             "lateness_p50": self.stats.percentile(50), "lateness_p95": self.stats.percentile(95),
@@ -401,7 +429,7 @@ class Engine:
             last_status = now
             status = self.status()
             try:
-                state.write("engine", "status", status)
+                state.write("engine", self.status_name, status)
             except OSError as exc:
                 log.debug("status record: %s", exc)
             late = status["lateness_p95"]

@@ -147,14 +147,39 @@ def diff(old: Mapping[str, Registration], new: Mapping[str, Registration]) -> Di
     return out
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Worker `index` of `count` engine workers checks the registrations whose name hashes
+    to it (names, not services: a director with two big services still spreads evenly)."""
+
+    index: int
+    count: int
+
+    def owns(self, name: str) -> bool:
+        return zlib.crc32(name.encode()) % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index + 1}/{self.count}"
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """ "I/N" (1-based, as logged) -> Shard; raises ValueError."""
+        index, _, count = text.partition("/")
+        shard = cls(int(index) - 1, int(count))
+        if not 0 <= shard.index < shard.count:
+            raise ValueError(f"not a worker of N: {text!r}")
+        return shard
+
+
 class RecordDir:
     """The `realservers` directory, re-read only when it changed and only the files that did.
 
     Agents write records atomically (rename), so every change moves the directory's mtime:
     watching it costs one stat per poll."""
 
-    def __init__(self, kind: str = KIND) -> None:
+    def __init__(self, kind: str = KIND, shard: Shard | None = None) -> None:
         self.kind = kind
+        self.shard = shard
         self._dir_stamp: tuple[int, int] | None = None
         self._files: dict[str, tuple[tuple[int, int, int], Registration | None]] = {}
 
@@ -183,6 +208,8 @@ class RecordDir:
         out: dict[str, Registration] = {}
         for filename in names:
             name = filename[:-5]
+            if self.shard is not None and not self.shard.owns(name):
+                continue
             path = self.directory / filename
             try:
                 st = os.stat(path)

@@ -12,6 +12,7 @@ import pytest
 
 from lvsocf import state
 from lvsocf.engine import client, files
+from lvsocf.engine.registry import Shard
 from tests.kernel.conftest import ipvsadm, saved
 
 VIP = "10.0.0.1"
@@ -64,8 +65,9 @@ def registration(rip: str, **kw) -> dict:
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
+def engine(tmp_path, monkeypatch, request):
     monkeypatch.setenv("LVSOCF_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LVSOCF_ENGINE_WORKERS", getattr(request, "param", "1"))
     yield client
     pid = files.running_pid()
     if pid:
@@ -85,8 +87,12 @@ def register(name: str, data: dict) -> None:
     client.notify()
 
 
+@pytest.mark.parametrize("engine", ["1", "2"], indirect=True, ids=["one", "two-workers"])
 def test_fall_rise_quiescent_remove_and_fallback(engine, backends):
+    """With two workers, a and b are in different workers' shares: the service is split."""
     topo, rs = backends
+    b_name = next(n for n in ("b", "b1", "b2", "b3", "b4", "b5")
+                  if Shard(0, 2).owns(n) != Shard(0, 2).owns("a"))
     ipvsadm("-A", "-t", f"{VIP}:80", "-s", "wlc")
     # the service's fallback, as IPVSService records and adds it
     state.write("services", "web", {"key": SERVICE, "fallback": {
@@ -95,7 +101,7 @@ def test_fall_rise_quiescent_remove_and_fallback(engine, backends):
     ipvsadm("-a", "-t", f"{VIP}:80", "-r", "10.0.7.7:80", "-m", "-w", "0")  # not ours
     a, b = serve(topo, rs, "10.0.1.1"), serve(topo, rs, "10.0.1.2")
     register("a", registration("10.0.1.1"))
-    register("b", registration("10.0.1.2", failure_action="remove"))
+    register(b_name, registration("10.0.1.2", failure_action="remove"))
     until(lambda: weights().get("10.0.1.1:80") == 5 and weights().get("10.0.1.2:80") == 5,
           30, "both up after rise")
     assert "10.0.9.9:80" not in weights(), "the fallback leaves once one is up"
@@ -120,7 +126,12 @@ def test_fall_rise_quiescent_remove_and_fallback(engine, backends):
     serve(topo, rs, "10.0.1.2")
     until(lambda: weights().get("10.0.1.2:80") == 5, 30, "b re-added after rise")
     assert weights()["10.0.7.7:80"] == 0, "an entry nobody registered is never touched"
-    assert state.read("health", "b")["state"] == "up"
+    assert state.read("health", b_name)["state"] == "up"
+    status = state.read("engine", "status") or {}
+    if os.environ["LVSOCF_ENGINE_WORKERS"] == "2":
+        assert len(status["workers"]) == 2
+        assert {state.read("health", n)["engine_pid"] for n in ("a", b_name)} == \
+            {w["pid"] for w in status["workers"]}
 
 
 def test_sigkill_changes_nothing_and_a_restart_resumes(engine, backends):

@@ -234,3 +234,15 @@ def test_watch_keeps_going_when_the_kernel_read_fails(monkeypatch):
     out = FakeTty(False)
     assert status.run(["--watch", "1"], out=out) == 0
     assert out.getvalue().count("lvsocf status: permission denied") == 2
+
+
+def test_engine_with_workers_says_how_many():
+    from lvsocf.cli.records import parse_engine
+    from lvsocf.cli.render import _engine_lines
+
+    raw = {"pid": 7, "registrations": 4, "workers": [{"pid": 8}, {"pid": 9}]}
+    engine = parse_engine(raw, alive=lambda pid: True)
+    assert engine["workers"] == 2
+    assert _engine_lines({"engine": engine, "time": 0}) == [
+        "Check engine: pid 7 (2 workers), 4 registrations"]
+    assert parse_engine({"pid": 7, "workers": "junk"}, alive=lambda pid: True)["workers"] is None

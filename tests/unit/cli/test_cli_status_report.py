@@ -37,7 +37,7 @@ def test_document_is_json_with_stable_top_level_keys(kernel, records):
                         "sync_records", "sysctls", "timeouts", "state_dir", "issues", "engine"}
     assert doc["engine"] == {"pid": 1, "running": True, "started": NOW - 7200, "at": NOW - 1,
                              "registrations": 5, "healthy": 3, "down": 2, "checks": 12345,
-                             "failures": 17}
+                             "failures": 17, "workers": None}
     assert json.loads(json.dumps(doc)) == doc
     assert doc["schema"] == 1 and doc["time"] == NOW
     assert doc["ipvs"] == {"loaded": True, "version": "1.2.1", "conn_tab_size": 4096}
