@@ -118,7 +118,7 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def signal(self, signum: int) -> None:
+    def send(self, signum: int) -> None:
         if self.alive():
             try:
                 self.proc.send_signal(signum)       # type: ignore[union-attr]
@@ -142,7 +142,7 @@ class Supervisor:
         # registration when it starts anyway.
         for w in self.workers:
             if w.ready:
-                w.signal(signal.SIGHUP)
+                w.send(signal.SIGHUP)
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stop_reason = self.stop_reason or signal.Signals(signum).name
@@ -226,7 +226,7 @@ class Supervisor:
     def _stop_all(self) -> None:
         for w in self.workers:
             w.close_ready_fd()
-            w.signal(signal.SIGTERM)
+            w.send(signal.SIGTERM)
         deadline = time.monotonic() + 10
         for w in self.workers:
             if w.proc is None:
