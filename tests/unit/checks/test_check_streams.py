@@ -16,26 +16,38 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-async def drip_server(pause: float = 0.01):
-    """Answers one request a byte at a time (every byte is its own segment)."""
-    async def answer(reader, writer):
+class DripServer:
+    """Answers one request a byte at a time (every byte is its own segment) and counts the
+    connections it still holds (so a test can tell its sockets from the checker's)."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.open = 0
+
+    async def answer(self, reader, writer) -> None:
+        self.open += 1
         try:
             await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:      # a tcp check: connect and close
+            for i in range(len(RESPONSE)):
+                writer.write(RESPONSE[i:i + 1])
+                await writer.drain()
+                await asyncio.sleep(self.pause)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass            # a tcp check (connect, close), or the checker had read enough
+        finally:
             writer.close()
-            return
-        for i in range(len(RESPONSE)):
-            writer.write(RESPONSE[i:i + 1])
-            await writer.drain()
-            await asyncio.sleep(pause)
-        writer.close()
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
+            self.open -= 1
+
+
+async def drip_server(pause: float = 0.01):
+    drip = DripServer(pause)
+    server = await asyncio.start_server(drip.answer, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], drip
 
 
 def test_a_response_in_one_byte_pieces_is_read_to_the_end():
     async def main():
-        server, port = await drip_server()
+        server, port, _ = await drip_server()
         async with server:
             checker = build_checker("http", Target("127.0.0.1", port), {"receive": "there$"})
             return await checker.check(3)
@@ -45,7 +57,7 @@ def test_a_response_in_one_byte_pieces_is_read_to_the_end():
 
 def test_many_checks_in_flight_each_report_once_and_leave_no_descriptor():
     async def main():
-        server, port = await drip_server(0.001)
+        server, port, drip = await drip_server(0.001)
         async with server:
             checkers = [build_checker(kind, Target("127.0.0.1", port), {})
                         for kind in ("http", "tcp") * 100]
@@ -54,9 +66,9 @@ def test_many_checks_in_flight_each_report_once_and_leave_no_descriptor():
             results: list[list[CheckResult]] = [[] for _ in checkers]
             for checker, got in zip(checkers, results, strict=True):
                 begin_check(checker, 5, got.append)
-            while any(not got for got in results):
+            while any(not got for got in results) or drip.open:
                 await asyncio.sleep(0.02)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)
             return results, before, open_fds()
     results, before, after = asyncio.run(main())
     assert all(len(got) == 1 and got[0].ok for got in results), results
