@@ -126,15 +126,9 @@ class _HttpRequest:
         return f"status {status}"
 
 
-class HttpChecker(_HttpRequest):
+class HttpChecker(_HttpRequest, streams.OnReactor):
     kind: ClassVar[str] = "http"
     tls: ClassVar[bool] = False
-
-    def begin(self, timeout: float, done: streams.Done) -> streams.Probe:
-        return streams.reactor().begin(self, timeout, done)
-
-    async def check(self, timeout: float) -> CheckResult:
-        return await streams.reactor().run(self, timeout)
 
 
 class HttpsChecker(_HttpRequest):
@@ -162,12 +156,8 @@ class HttpsChecker(_HttpRequest):
             while True:
                 chunk = await reader.read(65536)
                 data += chunk
-                detail = self.decide(data, eof=not chunk)
+                detail = streams.verdict(self, data, eof=not chunk)
                 if detail is not None:
                     return detail
-                if not chunk:
-                    raise CheckFailed("connection closed")
-                if len(data) > streams.MAX_RESPONSE:
-                    raise CheckFailed("response too large to check")
         finally:
             writer.close()

@@ -47,6 +47,28 @@ class StreamCheck(Protocol):
         ...
 
 
+def verdict(check: StreamCheck, data: bytes, eof: bool) -> str | None:
+    """check.decide() with the rules every reader shares: a connection closed before the
+    check decided, or a response too large to decide on, is a failure (CheckFailed)."""
+    detail = check.decide(data, eof)
+    if detail is None:
+        if eof:
+            raise CheckFailed("connection closed")
+        if len(data) > MAX_RESPONSE:
+            raise CheckFailed("response too large to check")
+    return detail
+
+
+class OnReactor:
+    """begin() and check() of a StreamCheck that runs on the running loop's reactor."""
+
+    def begin(self: StreamCheck, timeout: float, done: Done) -> Probe:
+        return reactor().begin(self, timeout, done)
+
+    async def check(self: StreamCheck, timeout: float) -> CheckResult:
+        return await reactor().run(self, timeout)
+
+
 class Probe:
     """One check in flight; cancel() drops it without a callback."""
 
@@ -173,20 +195,15 @@ class Reactor:
                 return
             except OSError as exc:
                 return self._finish(probe, False, describe_error(exc))
-            eof = not chunk
             probe.data += chunk
             try:
-                detail = probe.check.decide(probe.data, eof)
+                detail = verdict(probe.check, probe.data, eof=not chunk)
             except CheckFailed as exc:
                 return self._finish(probe, False, str(exc))
             except Exception as exc:  # noqa: BLE001 - a check must never raise
                 return self._finish(probe, False, describe_error(exc))
             if detail is not None:
                 return self._finish(probe, True, detail)
-            if eof:
-                return self._finish(probe, False, "connection closed")
-            if len(probe.data) > MAX_RESPONSE:
-                return self._finish(probe, False, "response too large to check")
 
     # -- timeouts: one heap, one timer armed for its earliest deadline
     def _arm_sweep(self, when: float, delay: float) -> None:

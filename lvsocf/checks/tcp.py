@@ -5,10 +5,10 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from . import streams
-from .base import CheckResult, Target, check_address, check_port, socket_address
+from .base import Target, check_address, check_port, socket_address
 
 
-class TcpChecker:
+class TcpChecker(streams.OnReactor):
     kind: ClassVar[str] = "tcp"
     request: bytes | None = None        # connecting is the whole check
 
@@ -19,10 +19,4 @@ class TcpChecker:
 
     def decide(self, data: bytes, eof: bool) -> str | None:
         return "connected"
-
-    def begin(self, timeout: float, done: streams.Done) -> streams.Probe:
-        return streams.reactor().begin(self, timeout, done)
-
-    async def check(self, timeout: float) -> CheckResult:
-        return await streams.reactor().run(self, timeout)
 

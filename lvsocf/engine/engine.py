@@ -25,6 +25,7 @@ from lvsocf.checks import CheckResult
 from lvsocf.checks.state import HealthState, Transition
 from lvsocf.engine import health, registry, weights
 from lvsocf.engine.attrd import Attrd
+from lvsocf.engine.idle import IdleTimer
 from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.monitor import Monitor, Stats
 from lvsocf.engine.registry import Registration
@@ -85,7 +86,7 @@ class Engine:
         self._wake_apply = asyncio.Event()
         self._poke = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._idle_since: float | None = None
+        self._idle = IdleTimer(idle_exit)
         self._retry_handle: asyncio.TimerHandle | None = None
         self._retry_keys: dict[ServiceKey, bool] = {}
 
@@ -394,15 +395,7 @@ class Engine:
             self._check_idle()
 
     def _check_idle(self) -> None:
-        if self.idle_exit is None:
-            return
-        if self.monitors:
-            self._idle_since = None
-            return
-        now = time.monotonic()
-        if self._idle_since is None:
-            self._idle_since = now
-        elif now - self._idle_since >= self.idle_exit:
+        if self._idle.expired(busy=bool(self.monitors)):
             self.request_stop(f"no registrations for {self.idle_exit:g}s")
 
     async def _applier(self) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 from lvsocf import state
 from lvsocf.engine import files
+from lvsocf.engine.idle import IdleTimer
 from lvsocf.engine.registry import KIND
 
 log = logging.getLogger("lvsocf.engine")
@@ -134,7 +135,7 @@ class Supervisor:
         self.poll = poll
         self.started = time.time()
         self.stop_reason = ""
-        self._idle_since: float | None = None
+        self._idle = IdleTimer(idle_exit)
 
     # -- signals (handlers run between bytecodes of the main loop)
     def _forward_hup(self, signum: int, frame: object) -> None:
@@ -215,12 +216,7 @@ class Supervisor:
                              for n in os.listdir(state.state_dir() / KIND))
         except FileNotFoundError:
             registered = False
-        now = time.monotonic()
-        if registered:
-            self._idle_since = None
-        elif self._idle_since is None:
-            self._idle_since = now
-        elif now - self._idle_since >= self.idle_exit:
+        if self._idle.expired(busy=registered):
             self.stop_reason = f"no registrations for {self.idle_exit:g}s"
 
     def _stop_all(self) -> None:

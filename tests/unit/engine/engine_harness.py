@@ -3,8 +3,10 @@ records written like the agent writes them, and real local TCP/HTTP servers."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from lvsocf import state
 from lvsocf.ipvs import codec, errors, netlink, protocol
@@ -88,6 +90,26 @@ def record(address: str = "127.0.0.1", port: int = 80, *, kind: str = "tcp",
 
 def register(name: str, data: dict) -> None:
     state.write("realservers", name, data)
+
+
+def wait(predicate, timeout: float = 15.0, what: str = "") -> None:
+    """Blocking until() for tests that drive engine processes."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone for our purposes (the engine is nobody's child: init reaps it)
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:

@@ -9,8 +9,7 @@ import time
 from collections import Counter
 
 import pytest
-from engine_harness import KEY, Backend, record, register, until
-from test_engine_process import alive, wait
+from engine_harness import KEY, Backend, alive, record, register, until, wait
 
 from lvsocf import state
 from lvsocf.engine import client, files
