@@ -21,7 +21,7 @@ validate-all reports; options that a kind does not use are ignored, empty values
 Kinds (module: how):
   none      none.py      always up
   ping      ping.py      ICMP/ICMPv6 echo on a shared datagram (ping_group_range) or raw socket
-  tcp       tcp.py       connect, close (on the epoll reactor, streams.py)
+  tcp       tcp.py       connect, reset (on the epoll reactor, streams.py)
   http      http.py      HTTP/1.1 request on the epoll reactor; status_codes, receive
   https     http.py      same over asyncio's TLS streams; verified unless tls_verify=false
   udp       udp.py       send udp_payload; udp_expect prefix, or no port unreachable

@@ -1,6 +1,7 @@
 """The one interface every check implements, plus the option parsers they share."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -63,6 +64,16 @@ def begin_check(checker: Checker, timeout: float,
     task = asyncio.get_running_loop().create_task(checker.check(timeout))
     task.add_done_callback(finished)
     return task
+
+
+def check_starter(checker: Checker) -> Callable[[float, Callable[[CheckResult], None]],
+                                                 Cancellable]:
+    """begin_check for one checker on the running loop, resolved once: `start(timeout, done)`.
+    The engine starts thousands of checks a second and looks nothing up per check."""
+    on_loop = getattr(checker, "starter", None)
+    if on_loop is not None:
+        return on_loop()
+    return functools.partial(begin_check, checker)
 
 
 async def guarded(probe: Callable[[], Awaitable[str]], timeout: float,

@@ -32,30 +32,35 @@ def parse_response(data: bytes, eof: bool, want_body: bool,
             return None
         if end - pos > MAX_HEAD:
             raise CheckFailed(f"response headers larger than {MAX_HEAD // 1024} KiB")
-        status, headers = _parse_head(data[pos:end])
+        head = data[pos:end]
+        status = _status(head)
         pos = end + len(_HEAD_END)
         if not 100 <= status < 200:
             break
     if not want_body or head_request or status in (204, 304):
-        return status, b""
-    body = _frame_body(data, pos, headers, eof)
+        return status, b""      # the headers only matter for framing a body
+    body = _frame_body(data, pos, _headers(head), eof)
     return None if body is None else (status, body)
 
 
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    """Status code and headers (names lower-cased, repeats joined with ", ")."""
-    lines = head.split(b"\r\n")
-    match = _STATUS_LINE.match(lines[0])
+def _status(head: bytes) -> int:
+    line_end = head.find(b"\r\n")
+    match = _STATUS_LINE.match(head, 0, len(head) if line_end < 0 else line_end)
     if not match:
         raise CheckFailed("not an HTTP response")
+    return int(match.group(3))
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    """Header names lower-cased, repeats joined with ", "."""
     headers: dict[str, str] = {}
-    for line in lines[1:]:
+    for line in head.split(b"\r\n")[1:]:
         name, sep, value = line.partition(b":")
         if sep:
             key = name.strip().lower().decode("latin-1")
             val = value.strip().decode("latin-1")
             headers[key] = f"{headers[key]}, {val}" if key in headers else val
-    return int(match.group(3)), headers
+    return headers
 
 
 def _frame_body(data: bytes, start: int, headers: dict[str, str], eof: bool) -> bytes | None:

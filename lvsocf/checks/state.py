@@ -37,6 +37,9 @@ class HealthState(Enum):
         return self
 
 
+_UP, _DOWN = HealthState.UP, HealthState.DOWN
+
+
 @dataclass(frozen=True)
 class Transition:
     old: HealthState
@@ -89,15 +92,19 @@ class RiseFall:
 
     def observe(self, ok: bool) -> Transition | None:
         """Feed one check result; return the state change it caused, if any."""
+        old = self._state
         if ok:
             self._ok += 1
             self._fail = 0
             self._total_ok += 1
+            if old is _UP:
+                return None     # the steady states end here: the engine's hot path
         else:
             self._fail += 1
             self._ok = 0
             self._total_fail += 1
-        old = self._state
+            if old is _DOWN:
+                return None
         new = self._next(old, ok)
         if new is old:
             return None

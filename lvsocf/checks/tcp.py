@@ -1,4 +1,5 @@
-"""check_type=tcp: a TCP connect to address:port within the timeout, then close (FIN)."""
+"""check_type=tcp: a TCP connect (full handshake) to address:port within the timeout, then a
+reset (RST: see streams.Reactor.begin)."""
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 import resource
@@ -38,6 +39,7 @@ from lvsocf.ipvs.netlink import Op
 log = logging.getLogger("lvsocf.engine")
 RETRY = 2.0              # seconds before a failed kernel change is tried again
 STATUS_EVERY = 5.0
+PUBLISH_EVERY = 0.2      # seconds between writes of changed health records
 APPLY_MIN_PAUSE, APPLY_MAX_PAUSE = 0.02, 1.0
 INITIAL_RATE = 200.0     # first checks per second of registrations that arrive together
 BATCH_SLACK = 0.02       # checks due within 20 ms start together (a check may start early)
@@ -83,6 +85,8 @@ class Engine:
         self._health_dirty: set[str] = set()
         self._health_written: dict[str, float] = {}
         self._refresh_every = health_refresh   # seconds between refreshes of one record
+        self._refresh_order: list[str] = []
+        self._refresh_next = 0
         self._wake_apply = asyncio.Event()
         self._poke = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -116,6 +120,8 @@ class Engine:
         if diff:
             self._warn_duplicates()
         self._refresh_every = max(self.health_refresh, len(self.monitors) / REFRESH_WRITES)
+        if diff:
+            self._refresh_order = list(self.monitors)
         return diff
 
     def _add(self, reg: Registration, spread: float) -> None:
@@ -179,18 +185,30 @@ class Engine:
                             m.reg.server, m.reg.key)
 
     # -- results
-    def _on_result(self, m: Monitor, result: CheckResult, transition: Transition | None) -> None:
-        if transition is not None:
-            if transition.hard:
-                level = logging.INFO if transition.new.healthy else logging.WARNING
-                log.log(level, "%s: %s (%s)", m.reg, transition, result.detail)
-                self._mark(m.reg.key, reconcile=True)
-                self.attrd.set(m.name, m.state.value)
-            else:
-                log.info("%s: %s (%s)", m.reg, transition, result.detail)
-            self._health_dirty.add(m.name)
-        elif time.monotonic() - self._health_written.get(m.name, 0.0) >= self._refresh_every:
-            self._health_dirty.add(m.name)
+    def _on_result(self, m: Monitor, result: CheckResult, transition: Transition) -> None:
+        if transition.hard:
+            level = logging.INFO if transition.new.healthy else logging.WARNING
+            log.log(level, "%s: %s (%s)", m.reg, transition, result.detail)
+            self._mark(m.reg.key, reconcile=True)
+            self.attrd.set(m.name, m.state.value)
+        else:
+            log.info("%s: %s (%s)", m.reg, transition, result.detail)
+        self._health_dirty.add(m.name)
+
+    def _mark_stale_health(self, tick: float) -> None:
+        """Rewrite records unchanged for `_refresh_every` seconds (their last_check/latency;
+        changes are written at once). Called every `tick` seconds, it visits each record about
+        twice per refresh period, a slice at a time: no test per check result."""
+        order = self._refresh_order
+        if not order:
+            return
+        share = 2 * tick / self._refresh_every if self._refresh_every > 0 else 1.0
+        now = time.monotonic()
+        for _ in range(min(len(order), math.ceil(len(order) * share))):
+            self._refresh_next = (self._refresh_next + 1) % len(order)
+            name = order[self._refresh_next]
+            if now - self._health_written.get(name, 0.0) >= self._refresh_every:
+                self._health_dirty.add(name)
 
     # -- kernel
     def _mark(self, key: ServiceKey, reconcile: bool) -> None:
@@ -414,7 +432,8 @@ class Engine:
     async def _publisher(self) -> None:
         last_status = last_warning = 0.0
         while True:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(PUBLISH_EVERY)
+            self._mark_stale_health(PUBLISH_EVERY)
             self.flush_health()
             now = time.monotonic()
             if now - last_status < STATUS_EVERY:

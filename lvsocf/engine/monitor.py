@@ -12,9 +12,10 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
+from time import monotonic
 
 from lvsocf.checks import CheckConfigError, Checker, CheckResult, build_checker
-from lvsocf.checks.base import Cancellable, begin_check
+from lvsocf.checks.base import Cancellable, check_starter
 from lvsocf.checks.state import HealthState, RiseFall, Transition
 from lvsocf.engine.health import Resume
 from lvsocf.engine.lag import LagMeter
@@ -39,7 +40,7 @@ class Stats:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-OnResult = Callable[["Monitor", CheckResult, "Transition | None"], None]
+OnResult = Callable[["Monitor", CheckResult, Transition], None]     # on each state change
 
 
 class Monitor:
@@ -63,6 +64,8 @@ class Monitor:
         self.observed = False       # kernel_weight has been read from the kernel
         self._timer: Entry | None = None
         self._inflight: Cancellable | None = None
+        self._start_check: Callable[[float, Callable[[CheckResult], None]], Cancellable] | None \
+            = None
         self._due = self._began = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -94,6 +97,7 @@ class Monitor:
         if first_delay is None:
             first_delay = random.uniform(0, min(self.reg.check.interval, 1.0))
         self._loop = asyncio.get_running_loop()
+        self._start_check = check_starter(self.checker)
         self._due = self._loop.time() + first_delay
         self._timer = self.timetable.at(self._due, self._begin)
 
@@ -122,15 +126,13 @@ class Monitor:
     # -- one check after the other, `interval` apart (callbacks, no task per real server)
     def _begin(self) -> None:
         self._timer = None
-        checker = self.checker
-        assert checker is not None
-        self._began = began = self._loop.time()
+        self._began = began = monotonic()     # the clock of asyncio's loop.time()
         self.stats.lateness.append(began - self._due if began > self._due else 0.0)
-        self._inflight = begin_check(checker, self.reg.check.timeout, self._finished)
+        self._inflight = self._start_check(self.reg.check.timeout, self._finished)
 
     def _finished(self, result: CheckResult) -> None:
         self._inflight = None
-        now = self._loop.time()
+        now = monotonic()
         self.stats.checks += 1
         if not result.ok and self._starved(result, self._began, now):
             self.stats.inconclusive += 1
@@ -142,9 +144,10 @@ class Monitor:
                 self.stats.failures += 1
             self.last, self.last_at = result, time.time()
             transition = self.rf.observe(result.ok)
-            if transition is not None and transition.hard:
-                self.since = self.last_at
-            self.on_result(self, result, transition)
+            if transition is not None:
+                if transition.hard:
+                    self.since = self.last_at
+                self.on_result(self, result, transition)
         if self._inflight is not None or self._timer is not None:
             return              # on_result restarted this monitor
         interval = self.reg.check.interval

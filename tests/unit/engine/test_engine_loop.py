@@ -310,3 +310,21 @@ def test_many_registrations_at_once_start_spread_out(state_dir, fake):
         return max(starts) - min(starts)
     # 400 first checks at INITIAL_RATE (200/s): spread over about 2 s, not one burst
     assert asyncio.run(main()) > 1.0
+
+
+def test_unchanged_records_still_get_their_last_check_refreshed(state_dir, fake):
+    """Steady results change no state; the publisher still rewrites each record (last_check,
+    latency) once per refresh period, here 0.5 s."""
+    async def main():
+        b = await Backend().start()
+        register("rs1", record(port=b.port, rise=1, interval=0.1))
+        register("rs2", record(port=b.port, rise=1, interval=0.1))
+        async with running(fake, health_refresh=0.5) as engine:
+            await until(lambda: health("rs1").get("state") == "up" == health("rs2").get("state"))
+            first = {n: health(n)["last_check"] for n in ("rs1", "rs2")}
+            await asyncio.sleep(1.6)
+            later = {n: health(n)["last_check"] for n in ("rs1", "rs2")}
+            assert all(m.state.value == "up" for m in engine.monitors.values())
+        return first, later
+    first, later = asyncio.run(main())
+    assert all(later[n] - first[n] >= 0.5 for n in first), (first, later)
