@@ -19,6 +19,7 @@ import pytest
 
 SERVER = textwrap.dedent("""
     import json, socket, subprocess, sys, time
+    print("unshared", flush=True)           # the veth's peer may be moved here now
     def ip(*args):
         subprocess.run(["ip", *args], check=True)
     while subprocess.run(["ip", "link", "show", "v1"], capture_output=True).returncode:
@@ -62,6 +63,7 @@ CHECKER = textwrap.dedent("""
 
     server = subprocess.Popen(["unshare", "--net", "--", sys.executable, "-c", sys.argv[1]],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "unshared"
     ip("link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", str(server.pid))
     ip("link", "set", "lo", "up")
     ip("addr", "add", "10.9.0.2/24", "dev", "v0")
