@@ -13,7 +13,8 @@ Interface (base.py): Target(address, port), CheckResult(ok, latency, detail), th
 protocol (`kind`, `async check(timeout) -> CheckResult`, never raises: errors and timeouts are
 ok=False; only cancellation propagates) and CheckConfigError (a ValueError naming the bad
 option). begin_check(checker, timeout, done) starts a check with a callback instead; the
-engine uses it, so tcp and http checks (which have `begin`) run without any task.
+engine resolves it once per checker with check_starter, so tcp and http checks (which have
+`starter`) run without any task.
 build_checker validates every option up front, so a CheckConfigError is what an agent's
 validate-all reports; options that a kind does not use are ignored, empty values mean
 "unset". Option keys are the IPVSRealServer parameter names (docs/interfaces.md).

@@ -47,14 +47,26 @@ class Cancellable(Protocol):
 
 def begin_check(checker: Checker, timeout: float,
                 done: Callable[[CheckResult], None]) -> Cancellable:
-    """Start one check on the running loop; `done` gets its result (not if cancelled).
+    """Start one check on the running loop; `done` gets its result (not if cancelled)."""
+    return check_starter(checker)(timeout, done)
 
-    Checks with a `begin(timeout, done)` method (tcp, http: the epoll reactor) start without a
-    task; every other check runs its `check()` coroutine as a task."""
-    begin = getattr(checker, "begin", None)
-    if begin is not None:
-        return begin(timeout, done)
-    import asyncio
+
+def check_starter(checker: Checker) -> Callable[[float, Callable[[CheckResult], None]],
+                                                 Cancellable]:
+    """begin_check for one checker on the running loop, resolved once: `start(timeout, done)`.
+    The engine starts thousands of checks a second and looks nothing up per check.
+
+    Checks with a `starter()` method (tcp, http: the epoll reactor) start without a task;
+    every other check runs its `check()` coroutine as a task."""
+    on_loop = getattr(checker, "starter", None)
+    if on_loop is not None:
+        return on_loop()
+    return functools.partial(_start_task, checker)
+
+
+def _start_task(checker: Checker, timeout: float,
+                done: Callable[[CheckResult], None]) -> Cancellable:
+    import asyncio  # here, not at the top: importing the package (agents do) stays cheap
 
     def finished(task: asyncio.Task[CheckResult]) -> None:
         if task.cancelled():
@@ -64,16 +76,6 @@ def begin_check(checker: Checker, timeout: float,
     task = asyncio.get_running_loop().create_task(checker.check(timeout))
     task.add_done_callback(finished)
     return task
-
-
-def check_starter(checker: Checker) -> Callable[[float, Callable[[CheckResult], None]],
-                                                 Cancellable]:
-    """begin_check for one checker on the running loop, resolved once: `start(timeout, done)`.
-    The engine starts thousands of checks a second and looks nothing up per check."""
-    on_loop = getattr(checker, "starter", None)
-    if on_loop is not None:
-        return on_loop()
-    return functools.partial(begin_check, checker)
 
 
 async def guarded(probe: Callable[[], Awaitable[str]], timeout: float,

@@ -35,7 +35,6 @@ _STREAM = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
 MAX_RESPONSE = 1024 * 1024      # bytes read at most before the check must have decided
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)      # SO_LINGER on with 0 s: close() sends RST
 Done = Callable[[CheckResult], None]
-_result = functools.partial(tuple.__new__, CheckResult)    # CheckResult() minus a Python frame
 
 
 class StreamCheck(Protocol):
@@ -64,13 +63,10 @@ def verdict(check: StreamCheck, data: bytes, eof: bool) -> str | None:
 
 
 class OnReactor:
-    """begin() and check() of a StreamCheck that runs on the running loop's reactor."""
-
-    def begin(self: StreamCheck, timeout: float, done: Done) -> Probe:
-        return reactor().begin(self, timeout, done)
+    """starter() and check() of a StreamCheck that runs on the running loop's reactor."""
 
     def starter(self: StreamCheck) -> Callable[[float, Done], Probe]:
-        """begin() bound to the running loop's reactor (base.check_starter)."""
+        """Reactor.begin of the running loop, bound to this check (base.check_starter)."""
         return functools.partial(reactor().begin, self)
 
     async def check(self: StreamCheck, timeout: float) -> CheckResult:
@@ -241,7 +237,7 @@ class Reactor:
 
     # -- endings
     def _finish(self, probe: Probe, ok: bool, detail: str) -> None:
-        result = _result((ok, time.monotonic() - probe.started, detail))
+        result = CheckResult(ok, time.monotonic() - probe.started, detail)
         self._drop(probe)
         self._report(probe, result)
 
