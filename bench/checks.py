@@ -3,11 +3,13 @@ ldirectord, against the same real servers in one (VM) run. Prints ratios.
 
     python -m lvsocf.lab.vm -- .venv/bin/python -m bench.checks [--sizes 200,2000]
 
-For each size N: N real servers (N/2 TCP-checked, N/2 HTTP-checked, every 1 s) served by
-one small C epoll server in its own network namespace, which logs every connection it
-accepts. Each tool runs alone, in its own cgroup, for a warm-up and then a measured window:
+For each size N: N real servers (N/2 TCP-checked, N/2 HTTP-checked, every 1 s; --tcp-share
+changes the split) served by
+one small C epoll server in its own network namespace, which logs every SYN that reaches
+it (a packet socket on its interface: a half-open check never becomes a connection). Each
+tool runs alone, in its own cgroup, for a warm-up and then a measured window:
 
-- checks/s     connections the servers saw per second (what the tool really did)
+- checks/s     SYNs the servers saw per second (what the tool really did)
 - interval     gaps between two checks of the same real server, p50/p95/max; anything over
                1 s is lateness
 - coverage     real servers checked at least twice in the window
@@ -15,7 +17,8 @@ accepts. Each tool runs alone, in its own cgroup, for a warm-up and then a measu
                share of it spent in the kernel (sockets, TCP, softirqs run on its behalf)
 
 Tools: lvsocf (lvsocf.engine, tcp + http checks), lvsocf-auto (the same with one worker
-process per CPU, --workers auto), keepalived -C (TCP_CHECK + HTTP_GET,
+process per CPU, --workers auto), lvsocf-half (tcp-half-open instead of tcp: SYN, SYN-ACK,
+the kernel's RST; keepalived has no such check), keepalived -C (TCP_CHECK + HTTP_GET,
 delay_loop 1), ldirectord (checktype=connect + negotiate/http, checkinterval 1, default
 fork=no). The IPVS table is preloaded with every real server at weight 1 for all three, so
 start-up reconciling is not what gets measured.
@@ -42,14 +45,19 @@ FIRST_PORT = 20000
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STARTUP_LIMIT = 300.0      # seconds a tool may take before it checks 90% of the servers
 PROFILE = False
+TCP_SHARE = 0.5            # of the N real servers, this share is TCP-checked, the rest HTTP
 
 SERVER_C = r"""
 /* One epoll loop listening on many ports: TCP ports accept and close, HTTP ports answer one
- * request. Each accept is logged (port, CLOCK_MONOTONIC ns) in memory; SIGUSR1 writes the
- * log to OUT (via OUT.tmp + rename) and clears it. */
+ * request. Each SYN arriving on eth0 is logged (port, CLOCK_MONOTONIC ns) in memory; SIGUSR1
+ * writes the log to OUT (via OUT.tmp + rename) and clears it. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,6 +88,21 @@ int main(int argc, char **argv) {
         struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     }
+    /* SYNs (not SYN-ACKs) to this node: ip proto 6, (flags & (SYN|ACK)) == SYN */
+    struct sock_filter syn_only[] = {
+        {0x30, 0, 0, 9}, {0x15, 0, 5, 6}, {0xb1, 0, 0, 0}, {0x50, 0, 0, 13},
+        {0x54, 0, 0, 0x12}, {0x15, 0, 1, 0x02}, {0x06, 0, 0, 64}, {0x06, 0, 0, 0}};
+    struct sock_fprog prog = {.len = 8, .filter = syn_only};
+    int tap = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, htons(ETH_P_IP)), big = 16 << 20;
+    struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+                             .sll_ifindex = if_nametoindex("eth0")};
+    if (tap < 0 || setsockopt(tap, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog)
+        || setsockopt(tap, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big)
+        || bind(tap, (void *)&ll, sizeof ll)) { perror("tap"); return 1; }
+    char early[256];
+    while (recv(tap, early, sizeof early, 0) > 0) { /* from before the filter */ }
+    struct epoll_event tev = {.events = EPOLLIN, .data.fd = tap};
+    epoll_ctl(ep, EPOLL_CTL_ADD, tap, &tev);
     size_t cap = 1 << 22, len = 0;
     struct rec { int port; long long ns; } *log = malloc(cap * sizeof *log);
     signal(SIGUSR1, on_usr1);
@@ -101,15 +124,24 @@ int main(int argc, char **argv) {
         int k = epoll_wait(ep, evs, 512, 50);
         for (int i = 0; i < k; i++) {
             int fd = evs[i].data.fd, port = listener[fd];
-            if (port) {
-                int c;
-                while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+            if (fd == tap) {
+                ssize_t got;
+                while ((got = recv(tap, buf, sizeof buf, 0)) >= 20) {
+                    int ihl = (buf[0] & 0x0f) * 4;
+                    if (got < ihl + 4) continue;
                     struct timespec ts;
                     clock_gettime(CLOCK_MONOTONIC, &ts);
                     if (len < cap) {
-                        log[len].port = port;
+                        log[len].port = ((unsigned char)buf[ihl + 2] << 8)
+                                        | (unsigned char)buf[ihl + 3];
                         log[len++].ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
                     }
+                }
+                continue;
+            }
+            if (port) {
+                int c;
+                while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
                     if (port - first < ntcp) { close(c); continue; }
                     struct epoll_event ev = {.events = EPOLLIN, .data.fd = c};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
@@ -150,17 +182,17 @@ class Servers:
                      ["link", "set", "eth0", "up"], ["link", "set", "lo", "up"]):
             sh("ip", "-n", "bsrv", *argv)
         self.proc: subprocess.Popen | None = None
-        self.out = workdir / "accepts.log"
+        self.out = workdir / "syns.log"
 
     def start(self, n: int) -> None:
         self.stop()
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", "bsrv", str(self.binary), SERVER_ADDR, str(FIRST_PORT),
-             str(n // 2), str(n - n // 2), str(self.out)], stdout=subprocess.PIPE, text=True)
+             *(str(len(r)) for r in ports(n)), str(self.out)], stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "listening"
 
     def collect(self) -> list[tuple[int, int]]:
-        """Every (port, ns) accepted since the last collect()."""
+        """Every (port, ns) of a SYN since the last collect()."""
         self.out.unlink(missing_ok=True)
         self.proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + 30
@@ -181,7 +213,9 @@ class Servers:
 
 
 def ports(n: int) -> tuple[range, range]:
-    return range(FIRST_PORT, FIRST_PORT + n // 2), range(FIRST_PORT + n // 2, FIRST_PORT + n)
+    """The TCP-checked and the HTTP-checked real servers' ports."""
+    split = FIRST_PORT + round(n * TCP_SHARE)
+    return range(FIRST_PORT, split), range(split, FIRST_PORT + n)
 
 
 def preload(n: int) -> None:
@@ -292,13 +326,14 @@ def measure(tool: str, n: int, servers: Servers, start, warmup: float,
                   covered, extra)
 
 
-def start_lvsocf(group: Cgroup, n: int, workdir: Path, workers: str = "1"):
-    state_dir = workdir / f"lvsocf-{n}-{workers}"
+def start_lvsocf(group: Cgroup, n: int, workdir: Path, workers: str = "1",
+                 tcp_kind: str = "tcp"):
+    state_dir = workdir / f"lvsocf-{n}-{workers}-{tcp_kind}"
     os.environ["LVSOCF_STATE_DIR"] = str(state_dir)
     from lvsocf import state
 
     tcp, http = ports(n)
-    for kind, vip, port_range in (("tcp", VIP_TCP, tcp), ("http", VIP_HTTP, http)):
+    for kind, vip, port_range in ((tcp_kind, VIP_TCP, tcp), ("http", VIP_HTTP, http)):
         for port in port_range:
             state.write("realservers", f"{kind}-{port}", {
                 "service": {"protocol": "tcp", "address": vip, "port": 80, "fwmark": 0,
@@ -346,6 +381,8 @@ def start_keepalived(group: Cgroup, n: int, workdir: Path):
             (VIP_TCP, tcp, "TCP_CHECK {\n      connect_timeout 3\n    }"),
             (VIP_HTTP, http, "HTTP_GET {\n      url {\n        path /\n        status_code 200"
                              "\n      }\n      connect_timeout 3\n    }")):
+        if not port_range:
+            continue
         conf.append(f"virtual_server {vip} 80 {{\n  delay_loop 1\n  lb_algo wlc\n"
                     "  lb_kind NAT\n  protocol TCP")
         conf += [f"  real_server {SERVER_ADDR} {p} {{\n    weight 1\n    {check}\n  }}"
@@ -383,7 +420,13 @@ def start_lvsocf_workers(group: Cgroup, n: int, workdir: Path):
     return start_lvsocf(group, n, workdir, "auto")
 
 
+def start_lvsocf_half_open(group: Cgroup, n: int, workdir: Path):
+    """The engine with tcp-half-open instead of tcp checks for the TCP-checked half."""
+    return start_lvsocf(group, n, workdir, tcp_kind="tcp-half-open")
+
+
 TOOLS = {"lvsocf": start_lvsocf, "lvsocf-auto": start_lvsocf_workers,
+         "lvsocf-half": start_lvsocf_half_open,
          "keepalived": start_keepalived,
          "ldirectord": start_ldirectord}
 
@@ -401,7 +444,7 @@ def report(results: list[Result]) -> None:
     print()
     by = {(r.tool, r.n): r for r in results}
     for n in sorted({r.n for r in results}):
-        for ours in ("lvsocf", "lvsocf-auto"):
+        for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half"):
             mine = by.get((ours, n))
             for peer in ("keepalived", "ldirectord"):
                 other = by.get((peer, n))
@@ -424,13 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tools", default=",".join(TOOLS))
     p.add_argument("--warmup", type=float, default=10.0)
     p.add_argument("--window", type=float, default=20.0)
+    p.add_argument("--tcp-share", type=float, default=0.5,
+                   help="share of the real servers that are TCP-checked (the rest: HTTP)")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--profile", action="store_true",
                    help="run the lvsocf engine under cProfile and print where its time goes "
                         "(the profiler's own cost inflates lvsocf's figures)")
     opts = p.parse_args(argv)
-    global PROFILE
-    PROFILE = opts.profile
+    global PROFILE, TCP_SHARE
+    PROFILE, TCP_SHARE = opts.profile, opts.tcp_share
     from lvsocf.lab.netns import unshare_net
 
     unshare_net()
@@ -451,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         servers.stop()
         subprocess.run(["ip", "netns", "del", "bsrv"], check=False)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"bench/checks: every real server checked every 1 s; {os.cpu_count()} CPUs; "
+    print(f"bench/checks: every real server checked every 1 s, {TCP_SHARE:.0%} by TCP, the "
+          f"rest by HTTP; {os.cpu_count()} CPUs; "
           f"window {opts.window:g}s after {opts.warmup:g}s warm-up")
     report(results)
     if opts.json:

@@ -87,7 +87,9 @@ PARAMETERS = tuple(_regrouped(p) for p in identity.PARAMETERS) + (
           failures.""", type="integer", min=0, max=65535, reloadable=True),
     _check("check_type", "Health check", f"""
           How the real server is checked: {', '.join(CHECK_KINDS)}. none keeps it up
-          without probing.""", type="select", choices=CHECK_KINDS, default="tcp"),
+          without probing. tcp connects (and resets); tcp-half-open only sends a SYN and
+          takes the SYN-ACK, so the backend's application never sees a connection.""",
+          type="select", choices=CHECK_KINDS, default="tcp"),
     _check("check_address", "Check address", """
           Probe this address instead of rip (e.g. a management address).""", default=""),
     _check("check_port", "Check port", """

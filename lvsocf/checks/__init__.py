@@ -23,6 +23,7 @@ Kinds (module: how):
   none      none.py      always up
   ping      ping.py      ICMP/ICMPv6 echo on a shared datagram (ping_group_range) or raw socket
   tcp       tcp.py       connect, reset (on the epoll reactor, streams.py)
+  tcp-half-open  halfopen.py  SYN, SYN-ACK or RST, no connection (one raw socket per family)
   http      http.py      HTTP/1.1 request on the epoll reactor; status_codes, receive
   https     http.py      same over asyncio's TLS streams; verified unless tls_verify=false
   udp       udp.py       send udp_payload; udp_expect prefix, or no port unreachable
@@ -47,6 +48,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "none": ("none", "NoneChecker"),
     "ping": ("ping", "PingChecker"),
     "tcp": ("tcp", "TcpChecker"),
+    "tcp-half-open": ("halfopen", "HalfOpenChecker"),
     "http": ("http", "HttpChecker"),
     "https": ("http", "HttpsChecker"),
     "udp": ("udp", "UdpChecker"),

@@ -64,6 +64,24 @@ def check_starter(checker: Checker) -> Callable[[float, Callable[[CheckResult], 
     return functools.partial(_start_task, checker)
 
 
+async def awaited(start: Callable[[float, Callable[[CheckResult], None]], Cancellable],
+                  timeout: float) -> CheckResult:
+    """One check through a starter (check_starter), awaited; cancelling the caller cancels
+    the check."""
+    import asyncio
+
+    future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+
+    def done(result: CheckResult) -> None:
+        if not future.done():
+            future.set_result(result)
+    handle = start(timeout, done)
+    try:
+        return await future
+    finally:
+        handle.cancel()
+
+
 def _start_task(checker: Checker, timeout: float,
                 done: Callable[[CheckResult], None]) -> Cancellable:
     import asyncio  # here, not at the top: importing the package (agents do) stays cheap

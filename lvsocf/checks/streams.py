@@ -12,18 +12,17 @@ import _socket  # the C socket type: socket.socket adds Python-level __init__/cl
 import asyncio
 import errno
 import functools
-import heapq
 import logging
 import os
 import select
 import socket
 import struct
 import time
-import weakref
 from collections.abc import Callable
 from typing import Protocol
 
-from .base import CheckFailed, CheckResult, describe_error
+from .base import CheckFailed, CheckResult, awaited, describe_error
+from .loop_shared import PerLoop, Sweeper
 
 log = logging.getLogger("lvsocf.checks")
 
@@ -70,7 +69,7 @@ class OnReactor:
         return functools.partial(reactor().begin, self)
 
     async def check(self: StreamCheck, timeout: float) -> CheckResult:
-        return await reactor().run(self, timeout)
+        return await awaited(self.starter(), timeout)
 
 
 class Probe:
@@ -97,11 +96,8 @@ class Reactor:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._ep = select.epoll()
         self._active: dict[int, Probe] = {}
-        self._deadlines: list[tuple[float, int, Probe]] = []
-        self._seq = 0
-        self._next_sweep = float("inf")
-        self._sweep_token = 0       # only the newest armed sweep timer does anything
-        # No reference to the loop is kept: the loop owns the reactor (see reactor()).
+        self._timeouts: Sweeper[Probe] = Sweeper(self._expire)
+        # No reference to the loop is kept: the loop owns the reactor (PerLoop).
         loop.add_reader(self._ep.fileno(), self._ready)
 
     def begin(self, check: StreamCheck, timeout: float, done: Done) -> Probe:
@@ -131,11 +127,7 @@ class Reactor:
         fd = sock.fileno()
         self._active[fd] = probe
         self._ep.register(fd, _WATCH)
-        deadline = probe.started + timeout
-        self._seq += 1
-        heapq.heappush(self._deadlines, (deadline, self._seq, probe))
-        if deadline < self._next_sweep:
-            self._arm_sweep(deadline, timeout)
+        self._timeouts.at(probe.started + timeout, probe)
         return probe
 
     def _fail_soon(self, probe: Probe, detail: str) -> Probe:
@@ -149,19 +141,6 @@ class Reactor:
             done(result)
         except Exception:
             log.exception("a check's result callback failed")
-
-    async def run(self, check: StreamCheck, timeout: float) -> CheckResult:
-        """One check, awaited (the engine uses begin() with a callback instead)."""
-        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
-
-        def done(result: CheckResult) -> None:
-            if not future.done():
-                future.set_result(result)
-        probe = self.begin(check, timeout, done)
-        try:
-            return await future
-        finally:
-            probe.cancel()
 
     # -- events
     def _ready(self) -> None:
@@ -216,24 +195,9 @@ class Reactor:
             if detail is not None:
                 return self._finish(probe, True, detail)
 
-    # -- timeouts: one heap, one timer armed for its earliest deadline
-    def _arm_sweep(self, when: float, delay: float) -> None:
-        self._next_sweep = when
-        self._sweep_token += 1
-        asyncio.get_running_loop().call_later(max(0.0, delay), self._sweep, self._sweep_token)
-
-    def _sweep(self, token: int) -> None:
-        if token != self._sweep_token:
-            return
-        now = time.monotonic()
-        heap = self._deadlines
-        while heap and heap[0][0] <= now:
-            _, _, probe = heapq.heappop(heap)
-            if probe.sock is not None:
-                self._finish(probe, False, f"timed out after {probe.timeout:g}s")
-        self._next_sweep = float("inf")
-        if heap:
-            self._arm_sweep(heap[0][0], heap[0][0] - now)
+    def _expire(self, probe: Probe, now: float) -> None:
+        if probe.sock is not None:
+            self._finish(probe, False, f"timed out after {probe.timeout:g}s")
 
     # -- endings
     def _finish(self, probe: Probe, ok: bool, detail: str) -> None:
@@ -252,19 +216,4 @@ def _ignore(result: CheckResult) -> None:
     return None
 
 
-_REACTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Reactor] = \
-    weakref.WeakKeyDictionary()
-_last: tuple[weakref.ref, Reactor | None] = (weakref.ref(_ignore), None)
-
-
-def reactor() -> Reactor:
-    """The running loop's reactor, made on first use."""
-    global _last
-    loop = asyncio.get_running_loop()
-    if _last[0]() is loop:          # the common case, without WeakKeyDictionary's cost
-        return _last[1]  # type: ignore[return-value]
-    found = _REACTORS.get(loop)
-    if found is None:
-        found = _REACTORS[loop] = Reactor(loop)
-    _last = (weakref.ref(loop), found)
-    return found
+reactor: Callable[[], Reactor] = PerLoop(Reactor).get     # the running loop's reactor

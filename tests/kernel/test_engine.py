@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -167,3 +168,26 @@ def test_sigkill_changes_nothing_and_a_restart_resumes(engine, backends):
     # and its own verdicts work
     stop(up)
     until(lambda: weights()["10.0.1.1:80"] == 0, 30, "the new engine's verdict")
+
+
+def test_half_open_checks_take_a_backend_out_and_back_without_connecting(engine, backends):
+    topo, rs = backends
+    ipvsadm("-A", "-t", f"{VIP}:80", "-s", "rr")
+    web = serve(topo, rs, "10.0.1.1")
+    register("h", registration("10.0.1.1", check={"kind": "tcp-half-open"}))
+    until(lambda: weights().get("10.0.1.1:80") == 5, 30, "up after rise")
+    assert state.read("health", "h")["detail"] == "SYN-ACK"
+    stop(web)
+    until(lambda: weights()["10.0.1.1:80"] == 0, 30, "quiescent after fall")
+    assert state.read("health", "h")["detail"] == "Connection refused"
+    # a listener that never accepts: up, and its accept queue stays empty
+    listener = topo.spawn(rs, [sys.executable, "-c", (
+        "import socket, time\n"
+        "s = socket.socket(); s.bind(('10.0.1.1', 80)); s.listen(16)\n"
+        "time.sleep(8)\n"
+        "s.setblocking(False)\n"
+        "try:\n    s.accept(); print('accepted')\n"
+        "except BlockingIOError:\n    print('nothing to accept')\n")],
+        stdout=subprocess.PIPE, text=True)
+    until(lambda: weights()["10.0.1.1:80"] == 5, 30, "up again after rise")
+    assert listener.communicate(timeout=30)[0].strip() == "nothing to accept"

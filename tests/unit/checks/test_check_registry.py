@@ -14,7 +14,8 @@ NEEDS = {"external": {"external_command": "true"}}
 
 
 def test_kinds():
-    assert CHECK_KINDS == ("none", "ping", "tcp", "http", "https", "udp", "dns", "external")
+    assert CHECK_KINDS == ("none", "ping", "tcp", "tcp-half-open", "http", "https", "udp", "dns",
+                           "external")
 
 
 @pytest.mark.parametrize("kind", CHECK_KINDS)

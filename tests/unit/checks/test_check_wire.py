@@ -5,6 +5,9 @@ pair, so /proc/net/snmp of the checker's namespace counts only the checker's seg
 - tcp: SYN, the handshake's ACK, RST. A full handshake (the server really accepts), then a
   reset instead of FIN/ACK/FIN/ACK: no TIME_WAIT on the director, none on the real server.
 - http: SYN, the request carrying the handshake's ACK, RST.
+- tcp-half-open: a SYN from the raw socket (not a TCP segment of this kernel's), and the
+  kernel's own RST answering the SYN-ACK; the server never gets a connection to accept and
+  keeps no half-open one either.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ SERVER = textwrap.dedent("""
     ip("addr", "add", "10.9.0.1/24", "dev", "v1")
     ip("link", "set", "v1", "up")
     listeners = {}
-    for port in (80, 81):
+    for port in (80, 81, 82):
         s = socket.socket()
         s.bind(("10.9.0.1", port))
         s.listen()
@@ -42,6 +45,15 @@ SERVER = textwrap.dedent("""
             conn.settimeout(2)
             print(json.dumps(conn.recv(4096).decode()), flush=True)
     sys.stdin.read()                        # until the checker's side is done
+    listeners[82].setblocking(False)
+    try:
+        listeners[82].accept()
+        accepted = True
+    except BlockingIOError:
+        accepted = False
+    half_open = subprocess.run(["ss", "-Htan", "state", "syn-recv"], capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+    print(json.dumps({"accepted": accepted, "syn_recv": len(half_open)}), flush=True)
 """)
 
 CHECKER = textwrap.dedent("""
@@ -70,7 +82,8 @@ CHECKER = textwrap.dedent("""
     ip("link", "set", "v0", "up")
     assert server.stdout.readline().strip() == "ready"
     out = {}
-    for name, kind, port, timeout in (("tcp", "tcp", 80, 2.0), ("http", "http", 81, 0.5)):
+    for name, kind, port, timeout in (("tcp", "tcp", 80, 2.0), ("http", "http", 81, 0.5),
+                                      ("half_open", "tcp-half-open", 82, 2.0)):
         before = counters()
         result = asyncio.run(build_checker(kind, Target("10.9.0.1", port), {}).check(timeout))
         if kind == "http":
@@ -81,6 +94,7 @@ CHECKER = textwrap.dedent("""
                      **{k: after[k] - before[k] for k in before}}
     out["time_wait"] = time_wait()
     server.stdin.close()
+    out["server_after"] = json.loads(server.stdout.readline())
     server.wait(5)
     print(json.dumps(out))
 """)
@@ -112,3 +126,10 @@ def test_http_request_carries_the_handshake_ack(wire):
 
 def test_checks_leave_no_time_wait_on_the_director(wire):
     assert wire["time_wait"] == 0
+
+
+def test_half_open_check_leaves_the_server_no_connection(wire):
+    assert wire["half_open"]["ok"] and wire["half_open"]["detail"] == "SYN-ACK"
+    assert wire["half_open"]["rsts"] == 1       # this kernel's answer to the SYN-ACK
+    assert wire["half_open"]["segs"] == 1       # that RST; the SYN went out raw
+    assert wire["server_after"] == {"accepted": False, "syn_recv": 0}
