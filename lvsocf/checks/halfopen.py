@@ -37,7 +37,7 @@ from .base import (
     describe_error,
     socket_address,
 )
-from .loop_shared import PerLoop, Sweeper
+from .loop_shared import Deadlines, PerLoop
 
 Done = Callable[[CheckResult], None]
 PORTS = 64                  # source ports reserved per address family
@@ -67,7 +67,11 @@ class HalfOpenChecker:
                             + struct.pack("!HH", socket.IPPROTO_TCP, _HEADER.size))
 
     def starter(self) -> Callable[[float, Done], Cancellable]:
-        return functools.partial(_begin, self)
+        try:
+            prober = _PROBERS[self.family].get()
+        except OSError:
+            return functools.partial(_begin, self)      # tries again, and says why, per check
+        return functools.partial(prober.begin, self)
 
     async def check(self, timeout: float) -> CheckResult:
         return await awaited(self.starter(), timeout)
@@ -142,7 +146,7 @@ class Prober:
         self.pending: dict[tuple[str, int, int], Probe] = {}
         self._pseudo_sums: dict[str, tuple[float, int]] = {}
         self._next_port = random.randrange(PORTS)
-        self._timeouts: Sweeper[Probe] = Sweeper(self._expire)
+        self._timeouts: Deadlines[Probe] = Deadlines(self._expire)
         self._ip_header = family == socket.AF_INET     # raw IPv4 reads start at the IP header
         loop.add_reader(self.sock.fileno(), self._ready)
 

@@ -1,14 +1,16 @@
 """What checks share per event loop: one object per loop (PerLoop), and many deadlines behind
-one asyncio timer (Sweeper).
+one asyncio timer (Deadlines; the engine's Timetable is built on it too).
 
-An asyncio timer per check in flight would put thousands of TimerHandles in asyncio's heap,
-whose comparisons run in Python. Here a deadline is a (when, seq, item) tuple in a heap that
-compares floats in C, and asyncio holds one timer: the earliest deadline's.
+An asyncio timer per check would put thousands of TimerHandles in asyncio's heap, whose
+comparisons run in Python.
 """
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
+import math
+import operator
 import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -16,39 +18,82 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-class Sweeper(Generic[T]):
-    def __init__(self, expire: Callable[[T, float], None]) -> None:
-        """`expire(item, now)` is called for each item whose deadline has passed. Deadlines are
-        never withdrawn: expire must ignore an item that has finished meanwhile."""
+class Deadlines(Generic[T]):
+    """Many deadlines behind one asyncio timer, which is armed for the earliest of them.
+
+    Deadlines are kept in 10 ms slots, a dict of lists: adding one is an append, and only the
+    slot numbers (ints, compared in C) are in a heap. A heap of all deadlines cost a
+    Python-level comparison of tuples some twenty times per deadline. A firing sorts each
+    due slot by time, so items expire in time order and never earlier than `slack` seconds
+    before their time. Deadlines are never withdrawn: expire() ignores a finished item.
+    """
+
+    def __init__(self, expire: Callable[[T, float], None], slack: float = 0.0) -> None:
         self._expire = expire
-        self._heap: list[tuple[float, int, T]] = []
-        self._seq = 0
-        self._next = float("inf")
-        self._token = 0         # only the newest armed timer does anything
+        self.slack = slack
+        self._slots: dict[int, list[tuple[float, T]]] = {}
+        self._order: list[int] = []         # heap of the slots in _slots
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for = math.inf
 
     def at(self, when: float, item: T) -> None:
-        """Expire `item` at time.monotonic() `when` (asyncio's loop clock)."""
-        self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, item))
-        if when < self._next:
+        """expire(item, now) at the loop's time `when` (time.monotonic())."""
+        slot = int(when * SLOTS_PER_SECOND)
+        entries = self._slots.get(slot)
+        if entries is None:
+            self._slots[slot] = [(when, item)]
+            heapq.heappush(self._order, slot)
+        else:
+            entries.append((when, item))
+        if when < self._armed_for:
             self._arm(when)
 
-    def _arm(self, when: float) -> None:
-        self._next = when
-        self._token += 1
-        asyncio.get_running_loop().call_at(when, self._sweep, self._token)
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._slots.clear()
+        self._order.clear()
+        self._armed_for = math.inf
 
-    def _sweep(self, token: int) -> None:
-        if token != self._token:
-            return
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed_for = when
+        self._handle = asyncio.get_running_loop().call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._armed_for = math.inf
         now = asyncio.get_running_loop().time()
-        heap = self._heap
-        expire = self._expire
-        while heap and heap[0][0] <= now:   # at() called by expire() arms nothing meanwhile
-            expire(heapq.heappop(heap)[2], now)
-        self._next = float("inf")
-        if heap:
-            self._arm(heap[0][0])
+        limit = now + self.slack
+        last = int(limit * SLOTS_PER_SECOND)
+        order, slots, expire = self._order, self._slots, self._expire
+        while order and order[0] <= last:
+            slot = order[0]
+            entries = slots[slot]
+            entries.sort(key=_when)
+            partly = entries[-1][0] > limit     # only the last slot can be partly due
+            if partly:
+                cut = bisect.bisect_right(entries, limit, key=_when)
+                due = entries[:cut]
+                del entries[:cut]               # the rest stays in its slot, in order
+            else:
+                heapq.heappop(order)
+                del slots[slot]
+                due = entries
+            for _, item in due:
+                expire(item, now)
+            if partly:
+                break       # what expire() added for now has armed the timer (at())
+        if order:
+            earliest = min(slots[order[0]], key=_when)[0]
+            if earliest != self._armed_for:     # expire() may have armed for it already
+                self._arm(earliest)
+
+
+_when = operator.itemgetter(0)
+SLOTS_PER_SECOND = 100
 
 
 class PerLoop(Generic[T]):

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .base import CheckFailed, CheckResult, awaited, describe_error
-from .loop_shared import PerLoop, Sweeper
+from .loop_shared import Deadlines, PerLoop
 
 log = logging.getLogger("lvsocf.checks")
 
@@ -96,7 +96,7 @@ class Reactor:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._ep = select.epoll()
         self._active: dict[int, Probe] = {}
-        self._timeouts: Sweeper[Probe] = Sweeper(self._expire)
+        self._timeouts: Deadlines[Probe] = Deadlines(self._expire)
         # No reference to the loop is kept: the loop owns the reactor (PerLoop).
         loop.add_reader(self._ep.fileno(), self._ready)
 
