@@ -60,10 +60,13 @@ class HalfOpenChecker:
         self.address = check_address(target)
         self.port = check_port(target)
         self.family, self.sockaddr = socket_address(self.address, self.port)
-        self.peer = self.address.partition("%")[0]      # as recvfrom() names it
+        # The peer as recvfrom() names it: for IPv6 getnameinfo's form (::ffff:10.0.0.1,
+        # fe80::1%eth0), not ipaddress's (::ffff:a00:1, fe80::1%2).
+        self.peer = (self.address if self.family == socket.AF_INET else
+                     socket.getnameinfo(self.sockaddr, socket.NI_NUMERICHOST)[0])
         self.send_to = (self.sockaddr[0], 0, *self.sockaddr[2:])     # raw: no port
         self.source: tuple[float, int] = (0.0, 0)       # (valid until, checksum base)
-        self.pseudo_tail = (ipaddress.ip_address(self.peer).packed   # after the source
+        self.pseudo_tail = (ipaddress.ip_address(self.address.partition("%")[0]).packed
                             + struct.pack("!HH", socket.IPPROTO_TCP, _HEADER.size))
 
     def starter(self) -> Callable[[float, Done], Cancellable]:
