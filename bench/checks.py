@@ -322,6 +322,9 @@ def measure(tool: str, n: int, servers: Servers, start, warmup: float,
         stamps.sort()
         gaps += [(b - a) / 1e9 for a, b in zip(stamps, stamps[1:], strict=False)]
     covered = sum(1 for s in by_port.values() if len(s) >= 2)
+    tcp_ports = ports(n)[0]
+    tcp_checks = sum(len(s) for port, s in by_port.items() if port in tcp_ports)
+    extra += f"; {tcp_checks / len(rows) if rows else 0:.0%} of the checks TCP "
     return Result(tool, n, t1 - t0, len(rows), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], gaps,
                   covered, extra)
 
