@@ -37,7 +37,7 @@ from .base import (
     describe_error,
     socket_address,
 )
-from .loop_shared import Deadlines, PerLoop
+from .loop_shared import Deadlines, PerLoop, fail_soon, ignore, report
 
 Done = Callable[[CheckResult], None]
 PORTS = 64                  # source ports reserved per address family
@@ -119,7 +119,7 @@ class Probe:
         self.resend = FIRST_RESEND
 
     def cancel(self) -> None:
-        self.done = _ignore
+        self.done = ignore
         if self.key is not None and self.prober is not None:
             self.prober.pending.pop(self.key, None)
             self.key = None
@@ -158,7 +158,7 @@ class Prober:
         try:
             base = checker.checksum_base(probe.started, self._pseudo_sums)
         except OSError as exc:          # no route to the real server
-            return _fail_soon(probe, describe_error(exc))
+            return fail_soon(probe, describe_error(exc))
         pending = self.pending
         for _ in range(PORTS):          # a port not in flight to this same address and port
             port = self.low + self._next_port
@@ -167,7 +167,7 @@ class Prober:
             if key not in pending:
                 break
         else:
-            return _fail_soon(probe, f"more than {PORTS} checks in flight to one port")
+            return fail_soon(probe, f"more than {PORTS} checks in flight to one port")
         seq = random.getrandbits(32)
         total = base + port + (seq >> 16) + (seq & 0xFFFF)
         total = (total & 0xFFFF) + (total >> 16)
@@ -180,7 +180,7 @@ class Prober:
         except (BlockingIOError, InterruptedError):
             pass                        # a full send buffer: the resend timer tries again
         except OSError as exc:
-            return _fail_soon(probe, describe_error(exc))
+            return fail_soon(probe, describe_error(exc))
         probe.key = key
         pending[key] = probe
         self._timeouts.at(min(probe.deadline, probe.started + FIRST_RESEND), probe)
@@ -224,8 +224,7 @@ class Prober:
     def _finish(self, probe: Probe, ok: bool, detail: str) -> None:
         self.pending.pop(probe.key, None)       # type: ignore[arg-type]
         probe.key = None
-        done, probe.done = probe.done, _ignore
-        _call(done, CheckResult(ok, time.monotonic() - probe.started, detail))
+        report(probe, CheckResult(ok, time.monotonic() - probe.started, detail))
 
     def _drain(self) -> None:
         while True:
@@ -242,28 +241,8 @@ def _begin(checker: HalfOpenChecker, timeout: float, done: Done) -> Cancellable:
         detail = describe_error(exc)
         if exc.errno == errno.EPERM:
             detail = "tcp-half-open needs CAP_NET_RAW (run as root)"
-        return _fail_soon(Probe(None, checker, timeout, done), detail)
+        return fail_soon(Probe(None, checker, timeout, done), detail)
     return prober.begin(checker, timeout, done)
-
-
-def _fail_soon(probe: Probe, detail: str) -> Probe:
-    """Report a failure on the next loop iteration: never from inside begin()."""
-    result = CheckResult(False, time.monotonic() - probe.started, detail)
-    asyncio.get_running_loop().call_soon(lambda: _call(probe.done, result))
-    return probe
-
-
-def _call(done: Done, result: CheckResult) -> None:
-    try:
-        done(result)
-    except Exception:
-        import logging
-
-        logging.getLogger("lvsocf.checks").exception("a check's result callback failed")
-
-
-def _ignore(result: CheckResult) -> None:
-    return None
 
 
 def _reserve_ports(family: int) -> tuple[list[socket.socket], int]:

@@ -1,5 +1,6 @@
-"""What checks share per event loop: one object per loop (PerLoop), and many deadlines behind
-one asyncio timer (Deadlines; the engine's Timetable is built on it too).
+"""What checks share on an event loop: one object per loop (PerLoop), many deadlines behind
+one asyncio timer (Deadlines; the engine's Timetable is built on it too), and how a check
+in flight reports (report, fail_soon).
 
 An asyncio timer per check would put thousands of TimerHandles in asyncio's heap, whose
 comparisons run in Python.
@@ -9,13 +10,50 @@ from __future__ import annotations
 import asyncio
 import bisect
 import heapq
+import logging
 import math
 import operator
+import time
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
+
+from .base import CheckResult
 
 T = TypeVar("T")
+log = logging.getLogger("lvsocf.checks")
+
+
+class InFlight(Protocol):
+    """A check in flight, as report() and fail_soon() see it."""
+
+    started: float                          # time.monotonic() at its start
+    done: Callable[[CheckResult], None]     # its caller's callback; ignore() once used
+
+
+def ignore(result: CheckResult) -> None:
+    return None
+
+
+def report(probe: InFlight, result: CheckResult) -> None:
+    """Hand `result` to the probe's callback, at most once (a cancelled probe's done is
+    already ignore(); dropping the callback also drops the caller's references)."""
+    done, probe.done = probe.done, ignore
+    try:
+        done(result)
+    except Exception:
+        log.exception("a check's result callback failed")
+
+
+P = TypeVar("P", bound=InFlight)
+
+
+def fail_soon(probe: P, detail: str) -> P:
+    """Report a failure on the next loop iteration: a check never reports from inside the
+    call that started it."""
+    result = CheckResult(False, time.monotonic() - probe.started, detail)
+    asyncio.get_running_loop().call_soon(report, probe, result)
+    return probe
 
 
 class Deadlines(Generic[T]):

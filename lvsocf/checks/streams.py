@@ -12,7 +12,6 @@ import _socket  # the C socket type: socket.socket adds Python-level __init__/cl
 import asyncio
 import errno
 import functools
-import logging
 import os
 import select
 import socket
@@ -22,9 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .base import CheckFailed, CheckResult, awaited, describe_error
-from .loop_shared import Deadlines, PerLoop
-
-log = logging.getLogger("lvsocf.checks")
+from .loop_shared import Deadlines, PerLoop, fail_soon, ignore, report
 
 _WATCH = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 _TROUBLE = select.EPOLLERR | select.EPOLLHUP
@@ -87,7 +84,7 @@ class Probe:
         self.started = time.monotonic()
 
     def cancel(self) -> None:
-        self.done = _ignore         # also drops the caller's references (futures hold the loop)
+        self.done = ignore          # also drops the caller's references (futures hold the loop)
         if self.sock is not None:
             self.reactor._drop(self)
 
@@ -107,7 +104,7 @@ class Reactor:
         try:
             sock = _socket.socket(check.family, _STREAM)
         except OSError as exc:
-            return self._fail_soon(probe, describe_error(exc))
+            return fail_soon(probe, describe_error(exc))
         # Ended by RST, not FIN: no TIME_WAIT on the director (thousands of checks a second
         # keep tens of thousands of them) nor on the real server, and fewer segments.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
@@ -119,28 +116,16 @@ class Reactor:
             err = sock.connect_ex(check.sockaddr)
         except OSError as exc:      # e.g. an unknown IPv6 scope
             sock.close()
-            return self._fail_soon(probe, describe_error(exc))
+            return fail_soon(probe, describe_error(exc))
         if err not in (0, errno.EINPROGRESS):
             sock.close()
-            return self._fail_soon(probe, os.strerror(err))
+            return fail_soon(probe, os.strerror(err))
         probe.sock = sock
         fd = sock.fileno()
         self._active[fd] = probe
         self._ep.register(fd, _WATCH)
         self._timeouts.at(probe.started + timeout, probe)
         return probe
-
-    def _fail_soon(self, probe: Probe, detail: str) -> Probe:
-        result = CheckResult(False, time.monotonic() - probe.started, detail)
-        asyncio.get_running_loop().call_soon(self._report, probe, result)
-        return probe
-
-    def _report(self, probe: Probe, result: CheckResult) -> None:
-        done, probe.done = probe.done, _ignore     # cancelled meanwhile: done is _ignore
-        try:
-            done(result)
-        except Exception:
-            log.exception("a check's result callback failed")
 
     # -- events
     def _ready(self) -> None:
@@ -203,17 +188,13 @@ class Reactor:
     def _finish(self, probe: Probe, ok: bool, detail: str) -> None:
         result = CheckResult(ok, time.monotonic() - probe.started, detail)
         self._drop(probe)
-        self._report(probe, result)
+        report(probe, result)
 
     def _drop(self, probe: Probe) -> None:
         sock, probe.sock = probe.sock, None
         if sock is not None:
             self._active.pop(sock.fileno(), None)
             sock.close()            # RST (see begin); also leaves the epoll set
-
-
-def _ignore(result: CheckResult) -> None:
-    return None
 
 
 reactor: Callable[[], Reactor] = PerLoop(Reactor).get     # the running loop's reactor
