@@ -6,6 +6,7 @@ timeouts with resent SYNs, many checks in flight, the SYN's checksum, and no CAP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import struct
@@ -20,18 +21,26 @@ from lvsocf.checks import Target, build_checker, halfopen
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a raw socket needs root")
 
 
+@contextlib.contextmanager
+def listening(host: str = "127.0.0.1", backlog: int = 16):
+    """A listener that never accepts, and a tcp-half-open checker of it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as listener:
+        listener.bind((host, 0))
+        listener.listen(backlog)
+        yield listener, build_checker("tcp-half-open",
+                                      Target(host, listener.getsockname()[1]), {})
+
+
 def check(address: str, port: int, timeout: float = 1.0):
     return asyncio.run(build_checker("tcp-half-open", Target(address, port), {}).check(timeout))
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_listening_port_is_up_and_never_gets_a_connection(host):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as listener:
-        listener.bind((host, 0))
-        listener.listen(16)
+    with listening(host) as (listener, checker):
         listener.setblocking(False)
-        r = check(host, listener.getsockname()[1])
+        r = asyncio.run(checker.check(1))
         with pytest.raises(BlockingIOError):
             listener.accept()               # the handshake was never completed
     assert r.ok and r.detail == "SYN-ACK", r
@@ -50,20 +59,16 @@ def test_closed_port_is_refused(host):
 
 def test_full_accept_queue_times_out_after_resending_the_syn():
     # A listener whose accept queue is full drops SYNs: no answer at all.
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        address = listener.getsockname()
+    with listening(backlog=0) as (listener, checker):
         fillers = []
         for _ in range(3):
             c = socket.socket()
             c.setblocking(False)
-            c.connect_ex(address)
+            c.connect_ex(listener.getsockname())
             fillers.append(c)
         sent = []
 
         async def main():
-            checker = build_checker("tcp-half-open", Target(*address), {})
             prober = halfopen._PROBERS[socket.AF_INET].get()
             real_send = prober.sock
 
@@ -89,11 +94,7 @@ def test_full_accept_queue_times_out_after_resending_the_syn():
 
 def test_many_checks_in_flight_to_one_port_all_get_their_answer():
     async def main():
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(16)
-            checker = build_checker("tcp-half-open", Target("127.0.0.1",
-                                                            listener.getsockname()[1]), {})
+        with listening() as (_, checker):
             return await asyncio.gather(*(checker.check(2) for _ in range(halfopen.PORTS)),
                                         checker.check(2))
     *results, one_too_many = asyncio.run(main())
@@ -103,11 +104,7 @@ def test_many_checks_in_flight_to_one_port_all_get_their_answer():
 
 def test_cancelled_check_never_reports():
     async def main():
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(16)
-            checker = build_checker("tcp-half-open", Target("127.0.0.1",
-                                                            listener.getsockname()[1]), {})
+        with listening() as (_, checker):
             got = []
             probe = checker.starter()(2, got.append)
             probe.cancel()
