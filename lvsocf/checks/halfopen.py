@@ -10,7 +10,8 @@ Per event loop and address family one raw TCP socket (CAP_NET_RAW) sends every S
 classic BPF filter lets only answers to our source ports reach it. Those ports are a block
 reserved by binding ordinary TCP sockets to them: bound and never listening, so the kernel's
 own connects skip them and incoming segments find no socket. The SYN is resent after 1, 3,
-7... s like a connect's, until the check's timeout.
+7... s like a connect's, until the check's timeout. No answer at all (host down, port
+filtered, accept queue full) is a timeout: ICMP errors are not read.
 """
 from __future__ import annotations
 
