@@ -66,7 +66,7 @@ class HalfOpenChecker:
         self.peer = (self.address if self.family == socket.AF_INET else
                      socket.getnameinfo(self.sockaddr, socket.NI_NUMERICHOST)[0])
         self.send_to = (self.sockaddr[0], 0, *self.sockaddr[2:])     # raw: no port
-        self.source: tuple[float, int] = (0.0, 0)       # (valid until, checksum base)
+        self.fixed_words = self.port + _SYN_WORDS + _WINDOW + _MSS_KIND + _MSS   # of the SYN
         self.pseudo_tail = (ipaddress.ip_address(self.address.partition("%")[0]).packed
                             + struct.pack("!HH", socket.IPPROTO_TCP, _HEADER.size))
 
@@ -79,24 +79,6 @@ class HalfOpenChecker:
 
     async def check(self, timeout: float) -> CheckResult:
         return await awaited(self.starter(), timeout)
-
-    def checksum_base(self, now: float, by_peer: dict[str, tuple[float, int]]) -> int:
-        """The ones' complement sum of the pseudo-header and of the SYN's fixed words: only the
-        source port and the sequence number are added per probe. The source address is the
-        one this node's routing picks for the real server, looked up every SOURCE_TTL and
-        shared (`by_peer`) by the checks of one address."""
-        until, base = self.source
-        if now < until:
-            return base
-        until, pseudo = by_peer.get(self.peer, (0.0, 0))
-        if now >= until:
-            words = ipaddress.ip_address(self.route_source()).packed + self.pseudo_tail
-            pseudo = sum(struct.unpack(f"!{len(words) // 2}H", words))
-            until = now + SOURCE_TTL
-            by_peer[self.peer] = (until, pseudo)
-        base = pseudo + self.port + _SYN_WORDS + _WINDOW + _MSS_KIND + _MSS
-        self.source = (until, base)
-        return base
 
     def route_source(self) -> str:
         """The local address this node's routing picks for the real server (no packet sent)."""
@@ -130,7 +112,6 @@ class Prober:
     """One raw socket and one reserved port block for the half-open checks of one family."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, family: int) -> None:
-        self.family = family
         self.sock = socket.socket(family, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
                                   socket.IPPROTO_TCP)
         try:
@@ -138,8 +119,7 @@ class Prober:
         except OSError:
             self.sock.close()
             raise
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
-                             _answers_filter(family, self.low, self.low + PORTS - 1))
+        _attach_answers_filter(self.sock, family, self.low, self.low + PORTS - 1)
         # Every answer waits in this one socket's buffer until the loop reads it; while the
         # engine is busy for a second, thousands can arrive (each ~1 KiB of buffer).
         try:
@@ -148,7 +128,7 @@ class Prober:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         self._drain()       # whatever arrived before the filter was attached
         self.pending: dict[tuple[str, int, int], Probe] = {}
-        self._pseudo_sums: dict[str, tuple[float, int]] = {}
+        self._pseudo_sums: dict[str, tuple[float, int]] = {}    # peer -> (valid until, sum)
         self._next_port = random.randrange(PORTS)
         self._timeouts: Deadlines[Probe] = Deadlines(self._expire)
         self._ip_header = family == socket.AF_INET     # raw IPv4 reads start at the IP header
@@ -157,7 +137,7 @@ class Prober:
     def begin(self, checker: HalfOpenChecker, timeout: float, done: Done) -> Probe:
         probe = Probe(self, checker, timeout, done)
         try:
-            base = checker.checksum_base(probe.started, self._pseudo_sums)
+            base = self._pseudo_sum(checker, probe.started) + checker.fixed_words
         except OSError as exc:          # no route to the real server
             return fail_soon(probe, describe_error(exc))
         pending = self.pending
@@ -186,6 +166,18 @@ class Prober:
         pending[key] = probe
         self._timeouts.at(min(probe.deadline, probe.started + FIRST_RESEND), probe)
         return probe
+
+    def _pseudo_sum(self, checker: HalfOpenChecker, now: float) -> int:
+        """The ones' complement sum of the checker's pseudo-header: with the SYN's fixed words,
+        only the source port and the sequence number are added per probe. The source address
+        is the one this node's routing picks for the peer, looked up every SOURCE_TTL and
+        shared by the checks of one address."""
+        until, pseudo = self._pseudo_sums.get(checker.peer, (0.0, 0))
+        if now >= until:
+            words = ipaddress.ip_address(checker.route_source()).packed + checker.pseudo_tail
+            pseudo = sum(struct.unpack(f"!{len(words) // 2}H", words))
+            self._pseudo_sums[checker.peer] = (now + SOURCE_TTL, pseudo)
+        return pseudo
 
     def _ready(self) -> None:
         recv, pending, v4 = self.sock.recvfrom, self.pending, self._ip_header
@@ -281,8 +273,8 @@ def _ephemeral_range() -> tuple[int, int]:
     return low, high
 
 
-def _answers_filter(family: int, low: int, high: int) -> bytes:
-    """struct sock_fprog for SO_ATTACH_FILTER: accept TCP segments to ports low..high that
+def _attach_answers_filter(sock: socket.socket, family: int, low: int, high: int) -> None:
+    """SO_ATTACH_FILTER: accept TCP segments to ports low..high that
     carry ACK with SYN or RST (answers to our SYNs), drop everything else. A raw IPv4 socket's
     filter sees the IP header first; an IPv6 one's sees the TCP header."""
     # classic BPF: (code, jump-if-true, jump-if-false, k); jumps skip that many instructions
@@ -300,11 +292,10 @@ def _answers_filter(family: int, low: int, high: int) -> bytes:
         (ret, 0, 0, 0),                 # drop
     ]
     code = b"".join(struct.pack("HBBI", *insn) for insn in program)
-    buf = ctypes.create_string_buffer(code, len(code))
-    _FILTERS.append(buf)                # the kernel copies it, but keep it until then
-    return struct.pack("HL", len(program), ctypes.addressof(buf))
+    buf = ctypes.create_string_buffer(code, len(code))      # the kernel copies it
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+                    struct.pack("HL", len(program), ctypes.addressof(buf)))
 
 
-_FILTERS: list[ctypes.Array[ctypes.c_char]] = []
 _PROBERS = {family: PerLoop(functools.partial(Prober, family=family))
             for family in (socket.AF_INET, socket.AF_INET6)}
