@@ -5,11 +5,13 @@ ldirectord, against the same real servers in one (VM) run. Prints ratios.
 
 For each size N: N real servers (N/2 TCP-checked, N/2 HTTP-checked, every 1 s; --tcp-share
 changes the split) served by
-one small C epoll server in its own network namespace, which logs every SYN that reaches
-it (a packet socket on its interface: a half-open check never becomes a connection). Each
-tool runs alone, in its own cgroup, for a warm-up and then a measured window:
+one small C epoll server in its own network namespace, which logs every SYN that reaches a
+TCP-checked port (a packet socket on its interface: a half-open check never becomes a
+connection) and every request to an HTTP-checked one (it answers HTTP/1.1 and keeps the
+connection open unless the request says "close"). Each tool runs alone, in its own cgroup,
+for a warm-up and then a measured window:
 
-- checks/s     SYNs the servers saw per second (what the tool really did)
+- checks/s     SYNs and requests the servers saw per second (what the tool really did)
 - interval     gaps between two checks of the same real server, p50/p95/max; anything over
                1 s is lateness
 - coverage     real servers checked at least twice in the window
@@ -18,7 +20,9 @@ tool runs alone, in its own cgroup, for a warm-up and then a measured window:
 
 Tools: lvsocf (lvsocf.engine, tcp + http checks), lvsocf-auto (the same with one worker
 process per CPU, --workers auto), lvsocf-half (tcp-half-open instead of tcp: SYN, SYN-ACK,
-the kernel's RST; keepalived has no such check), keepalived -C (TCP_CHECK + HTTP_GET,
+the kernel's RST; keepalived has no such check), lvsocf-reuse (lvsocf-half with
+reuse_connection=true for HTTP: one kept connection per server carries its checks; keepalived
+opens one per check), keepalived -C (TCP_CHECK + HTTP_GET,
 delay_loop 1), ldirectord (checktype=connect + negotiate/http, checkinterval 1, default
 fork=no). The IPVS table is preloaded with every real server at weight 1 for all three, so
 start-up reconciling is not what gets measured.
@@ -48,9 +52,11 @@ PROFILE = False
 TCP_SHARE = 0.5            # of the N real servers, this share is TCP-checked, the rest HTTP
 
 SERVER_C = r"""
-/* One epoll loop listening on many ports: TCP ports accept and close, HTTP ports answer one
- * request. Each SYN arriving on eth0 is logged (port, CLOCK_MONOTONIC ns) in memory; SIGUSR1
- * writes the log to OUT (via OUT.tmp + rename) and clears it. */
+/* One epoll loop listening on many ports: TCP ports accept and close, HTTP ports answer
+ * requests (keeping the connection unless the request is HTTP/1.0 or says "close"). Each SYN
+ * to a TCP port arriving on eth0, and each request to an HTTP port, is logged (port,
+ * CLOCK_MONOTONIC ns) in memory; SIGUSR1 writes the log to OUT (via OUT.tmp + rename) and
+ * clears it. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -78,6 +84,7 @@ int main(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "%s.tmp", argv[5]);
     int ep = epoll_create1(0);
     int *listener = calloc(1 << 20, sizeof(int));   /* fd -> port, 0 = a connection */
+    int *conn_port = calloc(1 << 20, sizeof(int));  /* fd of an HTTP connection -> port */
     for (int i = 0; i < n; i++) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -108,8 +115,10 @@ int main(int argc, char **argv) {
     signal(SIGUSR1, on_usr1);
     printf("listening\n");
     fflush(stdout);
-    static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+    static const char keep[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                                "Content-Length: 2\r\n\r\nok";
+    static const char last[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                               "Connection: close\r\nContent-Length: 2\r\n\r\nok";
     struct epoll_event evs[512];
     char buf[4096];
     for (;;) {
@@ -131,9 +140,9 @@ int main(int argc, char **argv) {
                     if (got < ihl + 4) continue;
                     struct timespec ts;
                     clock_gettime(CLOCK_MONOTONIC, &ts);
-                    if (len < cap) {
-                        log[len].port = ((unsigned char)buf[ihl + 2] << 8)
-                                        | (unsigned char)buf[ihl + 3];
+                    int to = ((unsigned char)buf[ihl + 2] << 8) | (unsigned char)buf[ihl + 3];
+                    if (len < cap && to - first >= 0 && to - first < ntcp) {
+                        log[len].port = to;
                         log[len++].ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
                     }
                 }
@@ -143,15 +152,24 @@ int main(int argc, char **argv) {
                 int c;
                 while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
                     if (port - first < ntcp) { close(c); continue; }
+                    conn_port[c] = port;
                     struct epoll_event ev = {.events = EPOLLIN, .data.fd = c};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
                 }
                 continue;
             }
-            ssize_t r = read(fd, buf, sizeof buf);
+            ssize_t r = read(fd, buf, sizeof buf - 1);
             if (r > 0 && memmem(buf, r, "\r\n\r\n", 4)) {
-                if (write(fd, resp, sizeof resp - 1) < 0) { /* the checker gave up */ }
-                close(fd);
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                if (len < cap) {
+                    log[len].port = conn_port[fd];
+                    log[len++].ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+                }
+                buf[r] = 0;
+                int stay = strstr(buf, " HTTP/1.1\r\n") && !strcasestr(buf, "close");
+                const char *resp = stay ? keep : last;
+                if (write(fd, resp, strlen(resp)) < 0 || !stay) close(fd);
             } else if (r == 0 || (r < 0 && errno != EAGAIN)) {
                 close(fd);
             }
@@ -192,7 +210,8 @@ class Servers:
         assert self.proc.stdout.readline().strip() == "listening"
 
     def collect(self) -> list[tuple[int, int]]:
-        """Every (port, ns) of a SYN since the last collect()."""
+        """Every (port, ns) of a SYN to a TCP port or a request to an HTTP port since the
+        last collect()."""
         self.out.unlink(missing_ok=True)
         self.proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + 30
@@ -330,8 +349,8 @@ def measure(tool: str, n: int, servers: Servers, start, warmup: float,
 
 
 def start_lvsocf(group: Cgroup, n: int, workdir: Path, workers: str = "1",
-                 tcp_kind: str = "tcp"):
-    state_dir = workdir / f"lvsocf-{n}-{workers}-{tcp_kind}"
+                 tcp_kind: str = "tcp", reuse: bool = False):
+    state_dir = workdir / f"lvsocf-{n}-{workers}-{tcp_kind}{'-reuse' if reuse else ''}"
     os.environ["LVSOCF_STATE_DIR"] = str(state_dir)
     from lvsocf import state
 
@@ -343,8 +362,9 @@ def start_lvsocf(group: Cgroup, n: int, workdir: Path, workers: str = "1",
                             "family": "inet"},
                 "real_server": {"address": SERVER_ADDR, "port": port, "method": "masq",
                                 "weight": 1, "u_threshold": 0, "l_threshold": 0},
-                "check": {"kind": kind, "options": {}, "interval": 1.0, "timeout": 3.0,
-                          "rise": 1, "fall": 3},
+                "check": {"kind": kind, "interval": 1.0, "timeout": 3.0, "rise": 1,
+                          "fall": 3, "options": {"reuse_connection": "true"}
+                          if reuse and kind == "http" else {}},
                 "failure_action": "quiescent", "initial_weight": None})
     env = {"PATH": os.environ["PATH"], "LVSOCF_STATE_DIR": str(state_dir),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -428,18 +448,23 @@ def start_lvsocf_half_open(group: Cgroup, n: int, workdir: Path):
     return start_lvsocf(group, n, workdir, tcp_kind="tcp-half-open")
 
 
+def start_lvsocf_reuse(group: Cgroup, n: int, workdir: Path):
+    """lvsocf-half, and the HTTP checks with reuse_connection=true."""
+    return start_lvsocf(group, n, workdir, tcp_kind="tcp-half-open", reuse=True)
+
+
 TOOLS = {"lvsocf": start_lvsocf, "lvsocf-auto": start_lvsocf_workers,
-         "lvsocf-half": start_lvsocf_half_open,
+         "lvsocf-half": start_lvsocf_half_open, "lvsocf-reuse": start_lvsocf_reuse,
          "keepalived": start_keepalived,
          "ldirectord": start_ldirectord}
 
 
 def report(results: list[Result]) -> None:
-    print(f"{'tool':<11} {'N':>5} {'checks/s':>9} {'expected':>8} {'p50 gap':>8} "
+    print(f"{'tool':<12} {'N':>5} {'checks/s':>9} {'expected':>8} {'p50 gap':>8} "
           f"{'p95 gap':>8} {'max gap':>8} {'covered':>8} {'CPU/check':>10} {'kernel':>7} "
           f"{'CPU %':>6}")
     for r in results:
-        print(f"{r.tool:<11} {r.n:>5} {r.rate:>9.0f} {r.n:>8} {r.q(50):>7.2f}s "
+        print(f"{r.tool:<12} {r.n:>5} {r.rate:>9.0f} {r.n:>8} {r.q(50):>7.2f}s "
               f"{r.q(95):>7.2f}s {max(r.intervals, default=float('nan')):>7.2f}s "
               f"{r.covered:>4}/{r.n:<4}{r.cpu_per_check * 1e3:>8.2f}ms "
               f"{100 * r.kernel_cpu / r.cpu if r.cpu else 0:>6.0f}% "
@@ -447,7 +472,7 @@ def report(results: list[Result]) -> None:
     print()
     by = {(r.tool, r.n): r for r in results}
     for n in sorted({r.n for r in results}):
-        for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half"):
+        for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half", "lvsocf-reuse"):
             mine = by.get((ours, n))
             for peer in ("keepalived", "ldirectord"):
                 other = by.get((peer, n))

@@ -42,8 +42,8 @@ RECORD = "realservers"
 HEALTH = "health"
 GROUP = "realserver"
 CHECK_OPTIONS = ("check_address", "check_port", "http_method", "request", "virtualhost",
-                 "status_codes", "receive", "tls_verify", "ca_file", "udp_payload",
-                 "udp_expect", "dns_query", "dns_type", "external_command")
+                 "status_codes", "receive", "tls_verify", "ca_file", "reuse_connection",
+                 "udp_payload", "udp_expect", "dns_query", "dns_type", "external_command")
 UNHEALTHY = ("down", "soft_up")
 
 
@@ -125,6 +125,12 @@ PARAMETERS = tuple(_regrouped(p) for p in identity.PARAMETERS) + (
     _check("ca_file", "CA bundle", """
           PEM file of CA certificates to verify against instead of the system store
           (https).""", default=""),
+    _check("reuse_connection", "Reuse the HTTP connection", """
+          Send the next check's request on the connection of the last one when the server
+          keeps it open (http; as Envoy's health checks do). Saves the director and the real
+          server a TCP handshake per check; a new connection is opened after a failed check
+          or when the server closes it. Off: every check proves a new connection.""",
+           type="boolean", default=False),
     _check("udp_payload", "UDP payload", "Hex bytes sent by the udp check.", default=""),
     _check("udp_expect", "Expected UDP reply", """
           Hex prefix the reply must start with (udp). Unset: up unless an ICMP port

@@ -24,7 +24,8 @@ Kinds (module: how):
   ping      ping.py      ICMP/ICMPv6 echo on a shared datagram (ping_group_range) or raw socket
   tcp       tcp.py       connect, reset (on the epoll reactor, streams.py)
   tcp-half-open  halfopen.py  SYN, SYN-ACK or RST, no connection (one raw socket per family)
-  http      http.py      HTTP/1.1 request on the epoll reactor; status_codes, receive
+  http      http.py      HTTP/1.1 request on the epoll reactor; status_codes, receive;
+                         reuse_connection keeps the connection for the next check
   https     http.py      same over asyncio's TLS streams; verified unless tls_verify=false
   udp       udp.py       send udp_payload; udp_expect prefix, or no port unreachable
   dns       dns.py       hand-built query over UDP; NOERROR, question echoed, receive

@@ -64,6 +64,13 @@ def check_starter(checker: Checker) -> Callable[[float, Callable[[CheckResult], 
     return functools.partial(_start_task, checker)
 
 
+def release(checker: Checker) -> None:
+    """Let go of what a checker keeps between its checks (http's reused connection)."""
+    let_go = getattr(checker, "release", None)
+    if let_go is not None:
+        let_go()
+
+
 async def awaited(start: Callable[[float, Callable[[CheckResult], None]], Cancellable],
                   timeout: float) -> CheckResult:
     """One check through a starter (check_starter), awaited; cancelling the caller cancels

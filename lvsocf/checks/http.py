@@ -4,7 +4,10 @@ epoll reactor (streams.py); HTTPS on asyncio's TLS streams. Both parse with http
 Options: http_method (GET|HEAD), request (path, default /), virtualhost (Host header and TLS
 server name; default the address), status_codes (default 200-299, e.g. "200,301,302-304"),
 receive (regex searched in the first 64 KiB of the body), tls_verify (default true: chain and
-hostname/IP are verified), ca_file (PEM CA bundle used instead of the system store).
+hostname/IP are verified), ca_file (PEM CA bundle used instead of the system store),
+reuse_connection (http only, default false: each check opens a new connection; true: a
+connection the server keeps open carries the next check's request, as Envoy's health checks
+do by default; a failed check, or a response not framed to its end, closes it).
 The request carries no credentials; details never include headers or body text.
 """
 from __future__ import annotations
@@ -102,6 +105,9 @@ class _HttpRequest:
         self.receive = parse_regex(options, "receive")
         self.verify = parse_bool(options, "tls_verify", True)
         self.ca_file = option(options, "ca_file")
+        self.reuse = parse_bool(options, "reuse_connection", False)
+        if self.reuse and self.tls:
+            raise CheckConfigError("reuse_connection: only for check_type=http")
         if self.tls and self.verify and self.ca_file and not os.path.isfile(self.ca_file):
             raise CheckConfigError(f"ca_file: {self.ca_file!r} is not a file")
         bare = self.address.partition("%")[0]           # no IPv6 scope id in names
@@ -109,21 +115,23 @@ class _HttpRequest:
         host = vhost or (f"[{bare}]" if ipaddress.ip_address(bare).version == 6 else bare)
         if self.port != default_port:
             host = f"{host}:{self.port}"
+        closing = "" if self.reuse else "Connection: close\r\n"
         self.request = (f"{self.method} {self.path} HTTP/1.1\r\nHost: {host}\r\n"
-                        "User-Agent: lvsocf-check\r\nAccept: */*\r\nConnection: close\r\n"
+                        f"User-Agent: lvsocf-check\r\nAccept: */*\r\n{closing}"
                         "\r\n").encode("ascii")
 
     def decide(self, data: bytes, eof: bool) -> str | None:
         """The verdict on the response bytes so far (None: read more); raises CheckFailed."""
-        response = parse_response(data, eof, self.receive is not None, self.method == "HEAD")
+        response = parse_response(data, eof, self.receive is not None, self.method == "HEAD",
+                                  self.reuse)
         if response is None:
             return None
-        status, body = response
+        status, body, reusable = response
         if status not in self.codes:
             raise CheckFailed(f"status {status} not in {self.codes_text}")
         if self.receive is not None and not self.receive.search(body.decode("utf-8", "replace")):
             raise CheckFailed(f"status {status}, body does not match receive")
-        return f"status {status}"
+        return streams.KeepOpen(f"status {status}") if reusable else f"status {status}"
 
 
 class HttpChecker(_HttpRequest, streams.OnReactor):

@@ -149,3 +149,10 @@ class PerLoop(Generic[T]):
         if found is None:
             found = self._made[loop] = self._factory(loop)
         return found
+
+    def peek(self) -> T | None:
+        """The running loop's T if it has one; None outside a running loop."""
+        try:
+            return self._made.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None

@@ -7,6 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from lvsocf.checks import CHECK_KINDS, CheckConfigError, CheckResult, Target, build_checker
+from lvsocf.checks.base import release
 from lvsocf.cli.argtypes import bounded
 from lvsocf.cli.table import latency
 
@@ -59,7 +60,8 @@ OPTIONS = (
      "external: command line (shell-quoted words, run without a shell; exit 0 = up)"),
 )
 PARAM_TO_FLAG = {param: flag for flag, param, _ in OPTIONS} | {
-    "tls_verify": "--tls-verify", "check_type": "TYPE", "check_address": "ADDRESS",
+    "tls_verify": "--tls-verify", "reuse_connection": "--reuse-connection",
+    "check_type": "TYPE", "check_address": "ADDRESS",
     "check_port": "PORT"}
 
 
@@ -76,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(flag, dest=param, metavar="VALUE", help=text)
     parser.add_argument("--tls-verify", dest="tls_verify", action=argparse.BooleanOptionalAction,
                         help="https: verify the certificate chain and name (default: verify)")
+    parser.add_argument("--reuse-connection", dest="reuse_connection",
+                        action=argparse.BooleanOptionalAction,
+                        help="http with --count: send the next request on the connection of "
+                             "the last one if the server keeps it open (default: no)")
     parser.add_argument("--timeout", type=_seconds, default=3.0, metavar="SECONDS",
                         help="give up after SECONDS (default 3, like check_timeout)")
     parser.add_argument("--count", type=_count, default=1, metavar="N",
@@ -166,8 +172,9 @@ def run(argv: list[str], out: TextIO | None = None) -> int:
             parser.error(f"ADDRESS: {exc}")
         options = {param: getattr(args, param) for _, param, _ in OPTIONS
                    if getattr(args, param) is not None}
-        if args.tls_verify is not None:
-            options["tls_verify"] = "true" if args.tls_verify else "false"
+        for flag in ("tls_verify", "reuse_connection"):
+            if getattr(args, flag) is not None:
+                options[flag] = "true" if getattr(args, flag) else "false"
         try:
             checker = build_checker(kind, target, options)
         except CheckConfigError as exc:
@@ -203,6 +210,7 @@ def _run_checks(checker: Any, args: argparse.Namespace, kind: str, target: Targe
                 prefix = f"[{index + 1}/{args.count}] " if args.count > 1 else ""
                 out.write(prefix + _line(kind, target, result) + "\n")
                 out.flush()
+        release(checker)
         return results
 
     return asyncio.run(loop())

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from time import monotonic
 
 from lvsocf.checks import CheckConfigError, Checker, CheckResult, build_checker
-from lvsocf.checks.base import Cancellable, check_starter
+from lvsocf.checks.base import Cancellable, check_starter, release
 from lvsocf.checks.state import HealthState, RiseFall, Transition
 from lvsocf.engine.health import Resume
 from lvsocf.engine.lag import LagMeter
@@ -108,6 +108,8 @@ class Monitor:
         if self._inflight is not None:
             self._inflight.cancel()
             self._inflight = None
+        if self.checker is not None:
+            release(self.checker)
 
     def reconfigure(self, reg: Registration) -> bool:
         """Take a changed registration of the same real server, keeping the health state
@@ -119,6 +121,7 @@ class Monitor:
             return False
         if (old.check.rise, old.check.fall) != (reg.check.rise, reg.check.fall):
             self.rf = RiseFall(reg.check.rise, reg.check.fall, initial=self.rf.state.hard)
+        self.stop()             # the old checker lets go of what it holds
         self._build()
         self.start()
         return True

@@ -37,8 +37,9 @@ REAL_PARAM_ORDER = [
     "protocol", "vip", "port", "fwmark", "family", "rip", "rport", "method", "weight",
     "u_threshold", "l_threshold", "check_type", "check_address", "check_port",
     "check_interval", "check_timeout", "rise", "fall", "http_method", "request",
-    "virtualhost", "status_codes", "receive", "tls_verify", "ca_file", "udp_payload",
-    "udp_expect", "dns_query", "dns_type", "external_command", "failure_action",
+    "virtualhost", "status_codes", "receive", "tls_verify", "ca_file", "reuse_connection",
+    "udp_payload", "udp_expect", "dns_query", "dns_type", "external_command",
+    "failure_action",
 ]
 SYNC_PARAM_ORDER = [
     "interface", "syncid", "mcast_group", "mcast_port", "mcast_ttl", "maxlen",
@@ -48,14 +49,16 @@ SYNC_PARAM_ORDER = [
 CHECK_ONLY_PARAMS = {
     "check_address", "check_port", "check_interval", "check_timeout", "rise", "fall",
     "http_method", "request", "virtualhost", "status_codes", "receive", "tls_verify",
-    "ca_file", "udp_payload", "udp_expect", "dns_query", "dns_type", "external_command",
+    "ca_file", "reuse_connection", "udp_payload", "udp_expect", "dns_query", "dns_type",
+    "external_command",
 }
 CHECK_PARAMS_BY_TYPE = {
     "none": set(),
     "ping": {"check_address", "check_interval", "check_timeout", "rise", "fall"},
     "tcp": {"check_address", "check_port", "check_interval", "check_timeout", "rise", "fall"},
     "http": {"check_address", "check_port", "check_interval", "check_timeout", "rise", "fall",
-             "http_method", "request", "virtualhost", "status_codes", "receive"},
+             "http_method", "request", "virtualhost", "status_codes", "receive",
+             "reuse_connection"},
     "https": {"check_address", "check_port", "check_interval", "check_timeout", "rise", "fall",
               "http_method", "request", "virtualhost", "status_codes", "receive",
               "tls_verify", "ca_file"},

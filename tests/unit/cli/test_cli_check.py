@@ -14,6 +14,11 @@ from lvsocf.cli.main import main
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    connections = 0             # seen by the server, across all instances
+
+    def setup(self):
+        type(self).connections += 1
+        super().setup()
 
     def log_message(self, format, *args):  # noqa: A002
         pass
@@ -104,6 +109,16 @@ def test_count_and_json(http_port, closed_port, capsys):
     assert doc["ok"] is False and doc["type"] == "tcp" and doc["port"] == closed_port
     assert [r["detail"] for r in doc["results"]] == ["Connection refused"] * 2
     assert all(isinstance(r["latency"], float) for r in doc["results"])
+
+
+@pytest.mark.parametrize("flag, connections", [("--reuse-connection", 1),
+                                               ("--no-reuse-connection", 3)])
+def test_reuse_connection_with_count(http_port, capsys, flag, connections):
+    before = Handler.connections
+    assert main(["check", "http", f"127.0.0.1:{http_port}", "--request", "/health",
+                 "--count", "3", "--interval", "0.01", flag]) == 0
+    assert "3 checks: 3 ok" in capsys.readouterr().out
+    assert Handler.connections - before == connections
 
 
 def test_timeout_is_honoured(capsys):

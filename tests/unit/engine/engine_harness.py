@@ -122,27 +122,35 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str =
 
 class Backend:
     """A real TCP (or minimal HTTP) server on 127.0.0.1 that can be stopped and started again
-    on the same port."""
+    on the same port. `hits` counts connections, `requests` HTTP requests, `open` the
+    connections it holds; with `keep_alive` it answers requests until the client closes."""
 
-    def __init__(self, http: bool = False, status: int = 200) -> None:
+    def __init__(self, http: bool = False, status: int = 200, keep_alive: bool = False) -> None:
         self.http = http
         self.status = status
+        self.keep_alive = keep_alive
         self.port = 0
-        self.hits = 0
+        self.hits = self.requests = self.open = 0
         self._server: asyncio.base_events.Server | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.hits += 1
+        self.open += 1
+        closing = "" if self.keep_alive else "Connection: close\r\n"
         try:
-            if self.http:
+            while self.http:
                 await reader.readuntil(b"\r\n\r\n")
+                self.requests += 1
                 body = b"ok"
                 writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(body)}\r\n"
-                             "Connection: close\r\n\r\n".encode() + body)
+                             f"{closing}\r\n".encode() + body)
                 await writer.drain()
+                if not self.keep_alive:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.open -= 1
             writer.close()
 
     async def start(self) -> Backend:

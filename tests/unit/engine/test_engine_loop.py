@@ -204,6 +204,26 @@ def test_deregistration_leaves_the_kernel_alone(state_dir, fake):
     asyncio.run(main())
 
 
+def test_a_reused_connection_lives_as_long_as_its_check(state_dir, fake):
+    """reuse_connection: one connection carries the checks; a changed check lets go of it
+    and takes a new one; deregistration closes it (counted by the server, not by us)."""
+    async def main():
+        b = await Backend(http=True, keep_alive=True).start()
+        options = {"reuse_connection": "true"}
+        register("rs1", record(port=b.port, kind="http", options=options, interval=0.02))
+        async with running(fake) as engine:
+            await until(lambda: b.requests >= 10, what="ten checks")
+            assert (b.hits, b.open) == (1, 1)
+            register("rs1", record(port=b.port, kind="http", options=options, interval=0.03))
+            await until(lambda: b.hits == 2 and b.requests >= 20, what="a new connection")
+            assert b.open == 1
+            state.remove("realservers", "rs1")
+            await until(lambda: "rs1" not in engine.monitors)
+            await until(lambda: b.open == 0, what="the connection closed")
+        await b.stop()
+    asyncio.run(main())
+
+
 def test_missing_service_is_reported_and_retried(state_dir):
     k = FakeKernel()
 

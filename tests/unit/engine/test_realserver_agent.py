@@ -105,7 +105,8 @@ def test_record_carries_every_check_option_and_no_empty_ones():
     assert data["check"]["options"] == {"http_method": "GET", "request": "/",
                                         "status_codes": "200-299",
                                         "virtualhost": "www.example.test",
-                                        "tls_verify": "false"}
+                                        "tls_verify": "false",
+                                        "reuse_connection": "false"}
     assert reg.server.port == 80 and reg.server.method == "gate" and reg.server.weight == 4
     assert (reg.check.interval, reg.check.timeout, reg.check.rise, reg.check.fall) == \
         (5.0, 3.0, 2, 3)
