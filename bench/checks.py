@@ -18,11 +18,11 @@ for a warm-up and then a measured window:
 - CPU/check    the tool's cgroup CPU time (all its processes) / checks; "kernel" is the
                share of it spent in the kernel (sockets, TCP, softirqs run on its behalf)
 
-Tools: lvsocf (lvsocf.engine, tcp + http checks), lvsocf-auto (the same with one worker
-process per CPU, --workers auto), lvsocf-half (tcp-half-open instead of tcp: SYN, SYN-ACK,
-the kernel's RST; keepalived has no such check), lvsocf-reuse (lvsocf-half with
-reuse_connection=true for HTTP: one kept connection per server carries its checks; keepalived
-opens one per check), keepalived -C (TCP_CHECK + HTTP_GET,
+Tools: lvsocf (lvsocf.engine, tcp + http checks), lvsocf-auto (the same with one worker process
+per CPU, --workers auto), lvsocf-half (tcp-half-open instead of tcp: SYN, SYN-ACK, the kernel's
+RST; keepalived has no such check), lvsocf-reuse (lvsocf-half with reuse_connection=true for
+HTTP: one kept connection per server carries its checks; keepalived opens one per check),
+lvsocf-reuse-auto (the same with --workers auto), keepalived -C (TCP_CHECK + HTTP_GET,
 delay_loop 1), ldirectord (checktype=connect + negotiate/http, checkinterval 1, default
 fork=no). The IPVS table is preloaded with every real server at weight 1 for all three, so
 start-up reconciling is not what gets measured.
@@ -453,18 +453,24 @@ def start_lvsocf_reuse(group: Cgroup, n: int, workdir: Path):
     return start_lvsocf(group, n, workdir, tcp_kind="tcp-half-open", reuse=True)
 
 
+def start_lvsocf_reuse_workers(group: Cgroup, n: int, workdir: Path):
+    """lvsocf-reuse with one worker process per CPU (--workers auto)."""
+    return start_lvsocf(group, n, workdir, "auto", tcp_kind="tcp-half-open", reuse=True)
+
+
 TOOLS = {"lvsocf": start_lvsocf, "lvsocf-auto": start_lvsocf_workers,
          "lvsocf-half": start_lvsocf_half_open, "lvsocf-reuse": start_lvsocf_reuse,
+         "lvsocf-reuse-auto": start_lvsocf_reuse_workers,
          "keepalived": start_keepalived,
          "ldirectord": start_ldirectord}
 
 
 def report(results: list[Result]) -> None:
-    print(f"{'tool':<12} {'N':>5} {'checks/s':>9} {'expected':>8} {'p50 gap':>8} "
+    print(f"{'tool':<17} {'N':>5} {'checks/s':>9} {'expected':>8} {'p50 gap':>8} "
           f"{'p95 gap':>8} {'max gap':>8} {'covered':>8} {'CPU/check':>10} {'kernel':>7} "
           f"{'CPU %':>6}")
     for r in results:
-        print(f"{r.tool:<12} {r.n:>5} {r.rate:>9.0f} {r.n:>8} {r.q(50):>7.2f}s "
+        print(f"{r.tool:<17} {r.n:>5} {r.rate:>9.0f} {r.n:>8} {r.q(50):>7.2f}s "
               f"{r.q(95):>7.2f}s {max(r.intervals, default=float('nan')):>7.2f}s "
               f"{r.covered:>4}/{r.n:<4}{r.cpu_per_check * 1e3:>8.2f}ms "
               f"{100 * r.kernel_cpu / r.cpu if r.cpu else 0:>6.0f}% "
@@ -472,13 +478,13 @@ def report(results: list[Result]) -> None:
     print()
     by = {(r.tool, r.n): r for r in results}
     for n in sorted({r.n for r in results}):
-        for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half", "lvsocf-reuse"):
+        for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half", "lvsocf-reuse", "lvsocf-reuse-auto"):
             mine = by.get((ours, n))
             for peer in ("keepalived", "ldirectord"):
                 other = by.get((peer, n))
                 if mine is None or other is None:
                     continue
-                print(f"N={n:<5} {ours + '/' + peer:<23} checks/s "
+                print(f"N={n:<5} {ours + '/' + peer:<28} checks/s "
                       f"{_ratio(mine.rate, other.rate)}  "
                       f"p95 gap {_ratio(mine.q(95), other.q(95))}  "
                       f"CPU/check {_ratio(mine.cpu_per_check, other.cpu_per_check)}")

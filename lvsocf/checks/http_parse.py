@@ -14,6 +14,9 @@ MAX_HEAD = 64 * 1024       # status line + headers
 MAX_BODY = 64 * 1024       # body bytes kept for `receive`
 _STATUS_LINE = re.compile(rb"HTTP/(\d\.\d) (\d{3})(?: |\r?$)")
 _HEAD_END = b"\r\n\r\n"
+# The headers that frame a response (the only ones read), found by one scan of the head.
+_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection)[ \t]*:([^\r\n]*)",
+                      re.IGNORECASE)
 
 
 class Response(NamedTuple):
@@ -60,7 +63,8 @@ def parse_response(data: bytes, eof: bool, want_body: bool, head_request: bool =
     if not keep or body_end != len(data) or version != b"1.1":
         return Response(status, body, False)
     connection = (headers if headers is not None else _headers(head)).get("connection", "")
-    return Response(status, body, "close" not in connection.lower().replace(" ", "").split(","))
+    closing = any(token.strip() == "close" for token in connection.lower().split(","))
+    return Response(status, body, not closing)
 
 
 def _status(head: bytes) -> tuple[bytes, int]:
@@ -70,11 +74,6 @@ def _status(head: bytes) -> tuple[bytes, int]:
     if not match:
         raise CheckFailed("not an HTTP response")
     return match.group(1), int(match.group(2))
-
-
-# The headers that frame a response (the only ones read), found by one scan of the head.
-_FRAMING = re.compile(rb"\r\n[ \t]*(content-length|transfer-encoding|connection)[ \t]*:"
-                      rb"([^\r\n]*)", re.IGNORECASE)
 
 
 def _headers(head: bytes) -> dict[str, str]:
