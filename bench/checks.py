@@ -476,18 +476,24 @@ def report(results: list[Result]) -> None:
               f"{100 * r.kernel_cpu / r.cpu if r.cpu else 0:>6.0f}% "
               f"{100 * r.cpu / r.seconds:>5.0f}%  {r.extra}")
     print()
-    by = {(r.tool, r.n): r for r in results}
+    rounds: dict[tuple[str, int], list[Result]] = {}
+    for r in results:
+        rounds.setdefault((r.tool, r.n), []).append(r)
+
+    def median(tool: str, n: int, metric) -> float:
+        return statistics.median(metric(r) for r in rounds[tool, n])
+    metrics = (("checks/s", lambda r: r.rate), ("p95 gap", lambda r: r.q(95)),
+               ("CPU/check", lambda r: r.cpu_per_check))
     for n in sorted({r.n for r in results}):
         for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half", "lvsocf-reuse", "lvsocf-reuse-auto"):
-            mine = by.get((ours, n))
             for peer in ("keepalived", "ldirectord"):
-                other = by.get((peer, n))
-                if mine is None or other is None:
+                if (ours, n) not in rounds or (peer, n) not in rounds:
                     continue
-                print(f"N={n:<5} {ours + '/' + peer:<28} checks/s "
-                      f"{_ratio(mine.rate, other.rate)}  "
-                      f"p95 gap {_ratio(mine.q(95), other.q(95))}  "
-                      f"CPU/check {_ratio(mine.cpu_per_check, other.cpu_per_check)}")
+                ratios = "  ".join(
+                    f"{name} {_ratio(median(ours, n, m), median(peer, n, m))}"
+                    for name, m in metrics)
+                print(f"N={n:<5} {ours + '/' + peer:<28} {ratios}  (medians of "
+                      f"{len(rounds[ours, n])} and {len(rounds[peer, n])} rounds)")
 
 
 def _ratio(a: float, b: float) -> str:

@@ -67,6 +67,8 @@ def test_metadata_validates_and_groups_the_identity():
 @pytest.mark.parametrize("params,reason", [
     ({"check_type": "http", "status_codes": "abc"}, "status_codes"),
     ({"check_type": "https", "ca_file": "/nonexistent"}, "ca_file"),
+    ({"check_type": "https", "reuse_connection": "true"}, "reuse_connection"),
+    ({"check_type": "http", "reuse_connection": "sometimes"}, "reuse_connection"),
     ({"check_type": "external"}, "external_command"),
     ({"check_type": "external", "external_command": "'unclosed --pw=hunter2"},
      "external_command"),
