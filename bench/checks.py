@@ -30,6 +30,7 @@ start-up reconciling is not what gets measured.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -438,31 +439,17 @@ def start_ldirectord(group: Cgroup, n: int, workdir: Path):
     return None
 
 
-def start_lvsocf_workers(group: Cgroup, n: int, workdir: Path):
-    """The engine with one worker process per CPU (--workers auto)."""
-    return start_lvsocf(group, n, workdir, "auto")
-
-
-def start_lvsocf_half_open(group: Cgroup, n: int, workdir: Path):
-    """The engine with tcp-half-open instead of tcp checks for the TCP-checked half."""
-    return start_lvsocf(group, n, workdir, tcp_kind="tcp-half-open")
-
-
-def start_lvsocf_reuse(group: Cgroup, n: int, workdir: Path):
-    """lvsocf-half, and the HTTP checks with reuse_connection=true."""
-    return start_lvsocf(group, n, workdir, tcp_kind="tcp-half-open", reuse=True)
-
-
-def start_lvsocf_reuse_workers(group: Cgroup, n: int, workdir: Path):
-    """lvsocf-reuse with one worker process per CPU (--workers auto)."""
-    return start_lvsocf(group, n, workdir, "auto", tcp_kind="tcp-half-open", reuse=True)
-
-
-TOOLS = {"lvsocf": start_lvsocf, "lvsocf-auto": start_lvsocf_workers,
-         "lvsocf-half": start_lvsocf_half_open, "lvsocf-reuse": start_lvsocf_reuse,
-         "lvsocf-reuse-auto": start_lvsocf_reuse_workers,
+# the variants of the module docstring's tool list
+_HALF = {"tcp_kind": "tcp-half-open"}
+TOOLS = {"lvsocf": start_lvsocf,
+         "lvsocf-auto": functools.partial(start_lvsocf, workers="auto"),
+         "lvsocf-half": functools.partial(start_lvsocf, **_HALF),
+         "lvsocf-reuse": functools.partial(start_lvsocf, **_HALF, reuse=True),
+         "lvsocf-reuse-auto": functools.partial(start_lvsocf, workers="auto", **_HALF,
+                                                reuse=True),
          "keepalived": start_keepalived,
          "ldirectord": start_ldirectord}
+OURS = [tool for tool in TOOLS if tool.startswith("lvsocf")]
 
 
 def report(results: list[Result]) -> None:
@@ -485,7 +472,7 @@ def report(results: list[Result]) -> None:
     metrics = (("checks/s", lambda r: r.rate), ("p95 gap", lambda r: r.q(95)),
                ("CPU/check", lambda r: r.cpu_per_check))
     for n in sorted({r.n for r in results}):
-        for ours in ("lvsocf", "lvsocf-auto", "lvsocf-half", "lvsocf-reuse", "lvsocf-reuse-auto"):
+        for ours in OURS:
             for peer in ("keepalived", "ldirectord"):
                 if (ours, n) not in rounds or (peer, n) not in rounds:
                     continue

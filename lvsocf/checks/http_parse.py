@@ -49,20 +49,19 @@ def parse_response(data: bytes, eof: bool, want_body: bool, head_request: bool =
         pos = end + len(_HEAD_END)
         if not 100 <= status < 200:
             break
-    headers: dict[str, str] | None = None
+    if not (want_body or keep):
+        return Response(status, b"", False)     # the headers only matter for framing a body
+    headers = _headers(head)
     if head_request or status in (204, 304):
         body, body_end = b"", pos
-    elif not (want_body or keep):
-        return Response(status, b"", False)     # the headers only matter for framing a body
     else:
-        headers = _headers(head)
         framed = _frame_body(data, pos, headers, eof)
         if framed is None:
             return None
         body, body_end = framed
     if not keep or body_end != len(data) or version != b"1.1":
         return Response(status, body, False)
-    connection = (headers if headers is not None else _headers(head)).get("connection", "")
+    connection = headers.get("connection", "")
     closing = any(token.strip() == "close" for token in connection.lower().split(","))
     return Response(status, body, not closing)
 
@@ -127,8 +126,7 @@ def _dechunk(data: bytes, pos: int) -> tuple[bytes, int | None] | None:
             raise CheckFailed("malformed chunked body")
         if size == 0:
             # the end is after the (usually empty) trailer section, if that is in already
-            trailers_end = line_end if data.startswith(b"\r\n", line_end + 2) \
-                else data.find(b"\r\n\r\n", line_end)
+            trailers_end = data.find(b"\r\n\r\n", line_end)
             end = trailers_end + 4 if trailers_end >= 0 else None
             break
         pos = line_end + 2
