@@ -4,25 +4,39 @@ PY := .venv/bin/python
 VM := $(PY) -m lvsocf.lab.vm --timeout 4200 --
 PYTEST := env LVSOCF_NO_SKIPS=1 $(PY) -m pytest -p no:cacheprovider --color=no -q
 
-.PHONY: setup test test-host test-vm lint demo bench bench-apply bench-checks bench-agents \
+.PHONY: setup test test-host test-vm test-installed lint demo demo-installed bench bench-apply bench-checks bench-agents \
 	bench-failover
 
 setup:
 	scripts/setup
 
-test: setup lint test-host test-vm
+test: setup lint test-host test-vm test-installed
 
 lint:
 	$(PY) -m ruff check .
 
 test-host:
-	$(PYTEST) -m "not kernel and not cluster" tests
+	$(PYTEST) -m "not kernel and not cluster and not installed" tests
 
 test-vm:
 	$(VM) $(PYTEST) -m "kernel or cluster" tests
 
+# The product as users install it: the .deb and the .rpm built from this tree, installed in
+# the VM (its throw-away overlay root) and run from their files alone (tests/installed).
+INSTALLED_DIST := build/dist
+test-installed: setup packages-for-vm
+	$(VM) env LVSOCF_DIST=$(INSTALLED_DIST) $(PYTEST) -m installed tests/installed
+
+packages-for-vm:
+	rm -rf $(INSTALLED_DIST)
+	$(MAKE) --no-print-directory deb rpm DIST=$(INSTALLED_DIST)
+
 demo: setup
 	$(PY) -m lvsocf.lab.demo
+
+# the same demo on the agents of the .deb built from this tree (dpkg -i inside the VM)
+demo-installed: setup packages-for-vm
+	$(PY) -m lvsocf.lab.demo --deb $(INSTALLED_DIST)/lvsocf_*_all.deb
 
 bench: bench-apply bench-checks bench-agents bench-failover
 
@@ -53,7 +67,7 @@ PKG := $(PYTHON3) packaging/pkg.py
 PKG_WHEELS := $(if $(WHEELS),--wheels "$(WHEELS)")
 PKG_LAYOUT := --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --ocf-root "$(OCF_ROOT)" --python "$(PYTHON3)"
 
-.PHONY: install uninstall deb rpm packages test-packaging
+.PHONY: install uninstall deb rpm packages test-packaging packages-for-vm
 
 install:
 	$(PKG) install $(PKG_LAYOUT) $(if $(filter no,$(VENDOR)),--no-vendor,$(PKG_WHEELS))

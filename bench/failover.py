@@ -1,10 +1,21 @@
-"""bench/failover: failover time and connection survival of the shipped example 2 over several
-runs, side by side with the same topology and cluster driven by the kernel's sync defaults
-(sync_threshold "3 50", no sync_refresh_period: what a plain `ipvsadm --start-daemon` setup,
-e.g. keepalived's lvs_sync_daemon, runs with). Everything runs in one lab VM; TCG timings are
-~10-40x slower than hardware, so compare the two columns, not the absolute seconds.
+"""bench/failover: lvsocf against keepalived, the same failover in the same lab VM run.
 
-    .venv/bin/python -m bench.failover [--runs N]
+lvsocf: the shipped example 2 as it is (adapted by lvsocf.lab.failover.adapt) on two
+Pacemaker/Corosync directors, once per corosync token (1000 and 3000 ms, token_coefficient 0).
+keepalived: the same topology, real servers, health checks and client traffic with VRRP
+(advert_int 1) and keepalived's LVS table hot on both directors (lvsocf.lab.keepalived_peer);
+the token does not apply. keepalived runs with the kernel's sync sysctls (it sets none: what
+its users run); `--tools ...,keepalived-lvsocf-sync` adds a run with IPVSSync's defaults. The
+ratios divide by "keepalived". Each scenario crashes the active director (SIGKILL of all its
+processes, its links cut) under 4 active + 12 idle long-lived connections and a new connection
+every 0.2 s, and reports:
+- the client pause: the crash to the first new connection that succeeds;
+- the VIP: the crash to the VIP on the survivor (lvsocf.lab.watch);
+- the connections kept through the failover;
+- and lvsocf/keepalived ratios of the medians (goal: lvsocf's pause <= 1.0x keepalived's).
+TCG timings are ~10-40x slower than hardware: compare the ratios, not the seconds.
+
+    .venv/bin/python -m bench.failover [--runs N] [--tools lvsocf-t1000,...,keepalived]
 """
 from __future__ import annotations
 
@@ -13,103 +24,173 @@ import json
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
-from lvsocf.lab import failover
+from lvsocf.lab import failover, keepalived_peer
 from lvsocf.lab.demo import example_config
 
-SYNC_LINE = "params interface=eth1 syncid=20"
-KERNEL_DEFAULTS = f'{SYNC_LINE} sync_threshold="3 50" sync_refresh_period=0'
+TRAFFIC = {"active": 4, "idle": 12, "keepalive": 10.0, "settle": 30.0}
+TOKENS = (1000, 3000)
+LVSOCF = {f"lvsocf-t{t}": t for t in TOKENS}
+KEEPALIVED = {"keepalived": "kernel", "keepalived-lvsocf-sync": "lvsocf"}
+DEFAULT_TOOLS = (*LVSOCF, "keepalived")
+PEER = "keepalived"                      # the column the ratios divide by
+LABELS = {**{k: f"lvsocf token {t}" for k, t in LVSOCF.items()},
+          "keepalived": "keepalived",
+          "keepalived-lvsocf-sync": "keepalived+lvsocf sync"}
+BUDGET = {"lvsocf": 1200, "keepalived": 600}     # VM seconds per scenario
 
 
-def variants() -> dict[str, str]:
-    lvsocf = example_config()
-    if SYNC_LINE not in lvsocf:
-        raise SystemExit(f"the example no longer has {SYNC_LINE!r}: update bench/failover")
-    return {"lvsocf": lvsocf, "kernel defaults": lvsocf.replace(SYNC_LINE, KERNEL_DEFAULTS)}
+@contextmanager
+def observed_lab():
+    """While lvsocf's scenario runs, record the client events and the crash time (its Result
+    has neither), so its pause is measured exactly as keepalived's."""
+    seen: dict[str, list] = {"events": [], "crashes": []}
+    base, read = failover.Cluster, failover.Lab.traffic_events
+
+    class Cluster(base):
+        def crash(self, node) -> None:
+            seen["crashes"].append(time.time())
+            super().crash(node)
+
+    def traffic_events(self, until, timeout):
+        events = read(self, until, timeout)
+        seen["events"] += events
+        return events
+
+    failover.Cluster, failover.Lab.traffic_events = Cluster, traffic_events
+    try:
+        yield seen
+    finally:
+        failover.Cluster, failover.Lab.traffic_events = base, read
 
 
-def vm_part(cibs: dict[str, Path], runs: int, out: Path) -> None:
+def run_lvsocf(cib: str, token_ms: int, say: Callable[[str], None]) -> failover.Result:
+    with observed_lab() as seen:
+        result = failover.run_scenario(cib, say, token_ms=token_ms, **TRAFFIC)
+    if seen["crashes"]:             # the first crash is the failover's (close() crashes too)
+        result.phases["failover"]["pause"] = keepalived_peer.client_pause(
+            seen["events"], seen["crashes"][0])
+    return result
+
+
+def summary(result: failover.Result) -> dict:
+    """What the table shows of one run."""
+    phase = result.phases["failover"]
+    total = result.clients.get("total", 0)
+    return {"pause": phase.get("pause"), "outage": phase["new_conn_outage"],
+            "vip": result.failover.get("vip"), "sync_master": result.failover.get("sync_master"),
+            "kept": total - len(phase["broken"]), "total": total}
+
+
+def vm_part(tools: list[str], cib_path: Path, runs: int, out: Path) -> None:
     from lvsocf.lab.netns import unshare_net
-    results: dict[str, list[dict]] = {name: [] for name in cibs}
+    results: dict[str, list[dict]] = {name: [] for name in tools}
+
+    def say(message: str) -> None:
+        print(message, flush=True)
+
     for run in range(runs):
-        for name, path in cibs.items():
+        for name in tools:
             unshare_net()
-            cib = path.read_text()
-            print(f"=== {name}, run {run + 1}/{runs}", flush=True)
+            print(f"=== {LABELS[name]}, run {run + 1}/{runs}", flush=True)
             try:
-                r = failover.run_scenario(cib, lambda m: print(m, flush=True),
-                                          group=failover.vip_group(cib), active=4, idle=12,
-                                          keepalive=10, settle=30, warmup=30)
-                results[name].append({"failover": r.failover, "failback": r.failback,
-                                      "phases": r.phases, "clients": r.clients})
-            except (TimeoutError, RuntimeError) as exc:
-                results[name].append({"error": str(exc)})
+                if name in LVSOCF:
+                    result = run_lvsocf(cib_path.read_text(), LVSOCF[name], say)
+                else:
+                    result = keepalived_peer.run_scenario(say, sync=KEEPALIVED[name],
+                                                          rejoin=False, **TRAFFIC)
+                results[name].append(summary(result))
+            except Exception as exc:    # noqa: BLE001 - one failed scenario is a table cell
+                results[name].append({"error": f"{type(exc).__name__}: {exc}"})
             out.write_text(json.dumps(results))
 
 
-def _median(values: list[float]) -> str:
+def median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _seconds(values: list) -> str:
+    values = [v for v in values if v is not None]
     if not values:
         return "-"
+    if len(values) == 1:
+        return f"{values[0]:.1f}s"
     return f"{statistics.median(values):.1f}s ({min(values):.1f}-{max(values):.1f})"
 
 
+def ratio(mine: float | None, peer: float | None) -> str:
+    if mine is None or not peer:
+        return "-"
+    return f"{mine / peer:.2f}x"
+
+
 def render(results: dict[str, list[dict]]) -> list[str]:
-    lines = ["bench/failover (lab VM; median (min-max) over runs; TCG: compare columns)"]
     names = list(results)
-    lines.append(f"  {'':34s}" + "".join(f"{n:>26s}" for n in names))
+    width = max(24, *(len(LABELS[n]) + 2 for n in names))
+    lines = ["bench/failover: lvsocf (example 2) vs keepalived, one lab VM run; median "
+             "(min-max) over runs; TCG: compare the ratios"]
+    lines.append(f"  {'':38s}" + "".join(f"{LABELS[n]:>{width}s}" for n in names))
+    ok = {n: [r for r in results[n] if "error" not in r] for n in names}
 
-    def row(label: str, cell) -> None:
-        lines.append(f"  {label:34s}" + "".join(f"{cell(results[n]):>26s}" for n in names))
+    def row(label: str, cell: Callable[[list[dict]], str]) -> None:
+        lines.append(f"  {label:38s}" + "".join(f"{cell(ok[n]):>{width}s}" for n in names))
 
-    row("runs completed", lambda rs: f"{len([r for r in rs if 'error' not in r])}/{len(rs)}")
-    for piece in failover.PIECES:
-        row(f"failover: {piece.replace('_', ' ')} up after",
-            lambda rs, p=piece: _median([r["failover"][p] for r in rs
-                                         if "error" not in r and p in r["failover"]]))
-    for phase in ("failover", "failback"):
-        row(f"{phase}: connections kept",
-            lambda rs, ph=phase: _kept(rs, ph))
-        row(f"{phase}: new connections down",
-            lambda rs, ph=phase: _median([r["phases"][ph]["new_conn_outage"] for r in rs
-                                          if "error" not in r and ph in r.get("phases", {})]))
+    lines.append(f"  {'runs completed':38s}" + "".join(
+        f"{len(ok[n])}/{len(results[n])}".rjust(width) for n in names))
+    row("client pause (crash -> new conn ok)", lambda rs: _seconds([r["pause"] for r in rs]))
+    row("new connections failing for", lambda rs: _seconds([r["outage"] for r in rs]))
+    row("VIP up after", lambda rs: _seconds([r["vip"] for r in rs]))
+    row("sync master up after", lambda rs: _seconds([r["sync_master"] for r in rs]))
+    row("connections kept",
+        lambda rs: f"{sum(r['kept'] for r in rs)}/{sum(r['total'] for r in rs)}" if rs else "-")
+    if PEER in ok and ok[PEER]:
+        for key, what in (("pause", "client pause"), ("vip", "VIP up")):
+            peer = median([r[key] for r in ok[PEER]])
+            row(f"{what}: ratio to keepalived",
+                lambda rs, k=key, p=peer: ratio(median([r[k] for r in rs]), p))
+        peer = median([r["pause"] for r in ok[PEER]])
+        for name in names:
+            if name in LVSOCF:
+                mine = median([r["pause"] for r in ok[name]])
+                met = mine is not None and peer is not None and mine <= peer
+                lines.append(f"  goal (pause <= 1.0x keepalived's), {LABELS[name]}: "
+                             f"{'met' if met else 'not met'} ({ratio(mine, peer)})")
     for name in names:
         for r in results[name]:
             if "error" in r:
-                lines.append(f"  {name}: a run failed: {r['error']}")
+                lines.append(f"  {LABELS[name]}: a run failed: {r['error']}")
     return lines
-
-
-def _kept(runs: list[dict], phase: str) -> str:
-    total = kept = 0
-    for r in runs:
-        if "error" in r or phase not in r.get("phases", {}):
-            continue
-        total += r["clients"]["total"]
-        kept += r["clients"]["total"] - len(r["phases"][phase]["broken"])
-    return f"{kept}/{total}" if total else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.failover")
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
+                        help=f"comma-separated, from {', '.join(LABELS)}")
     parser.add_argument("--vm-part", type=Path, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
+    tools = [t for t in opts.tools.split(",") if t]
+    unknown = [t for t in tools if t not in LABELS]
+    if unknown or not tools:
+        parser.error(f"unknown tools {unknown}: choose from {', '.join(LABELS)}")
     if opts.vm_part:
-        cibs = {name: opts.vm_part / f"{i}.xml" for i, name in enumerate(variants())}
-        vm_part(cibs, opts.runs, opts.vm_part / "results.json")
+        vm_part(tools, opts.vm_part / "cib.xml", opts.runs, opts.vm_part / "results.json")
         return 0
     from lvsocf.lab import vm
     with tempfile.TemporaryDirectory(prefix="lvsocf-bench-failover-") as tmp:
         work = Path(tmp)
-        for i, config in enumerate(variants().values()):
-            seed = work / f"seed-{i}"
-            seed.mkdir()
-            (work / f"{i}.xml").write_text(
-                failover.build_cib(config, seed, failover.PROPERTIES))
+        if any(t in LVSOCF for t in tools):
+            (work / "cib.xml").write_text(
+                failover.build_cib(example_config(), work, failover.PROPERTIES))
+        budget = sum(BUDGET["lvsocf" if t in LVSOCF else "keepalived"] for t in tools)
         vm.run([sys.executable, "-m", "bench.failover", "--runs", str(opts.runs),
-                "--vm-part", str(work)], cwd=str(failover.REPO), shares=[work],
-               timeout=600 + 1200 * opts.runs)
+                "--tools", ",".join(tools), "--vm-part", str(work)], cwd=str(failover.REPO),
+               shares=[work], timeout=300 + budget * opts.runs)
         out = work / "results.json"
         if not out.exists():
             print("bench/failover: the VM part produced no results", file=sys.stderr)

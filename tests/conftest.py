@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 IN_VM = os.environ.get("LVSOCF_IN_VM") == "1"
-MARKED_DIRS = {"kernel": "kernel", "cluster": "cluster"}
+MARKED_DIRS = {"kernel": "kernel", "cluster": "cluster", "installed": "installed"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -14,7 +14,7 @@ def pytest_collection_modifyitems(config, items):
             if part in MARKED_DIRS:
                 item.add_marker(MARKED_DIRS[part])
         # Kernel and cluster tests never skip: outside the lab VM they fail, saying how to run.
-        if not IN_VM and (item.get_closest_marker("kernel") or item.get_closest_marker("cluster")):
+        if not IN_VM and any(item.get_closest_marker(m) for m in MARKED_DIRS.values()):
             item.add_marker(pytest.mark.usefixtures("_require_vm"))
 
 

@@ -5,6 +5,8 @@
 # Clients use 192.0.2.20:443 (eth0); the real servers 192.0.2.21-22 are on the same LAN
 # and carry 192.0.2.20 on lo (see README.md). Connection state is synced over eth1, so
 # established connections survive a failover.
+# Hot standby: every director keeps the service and both real servers loaded and
+# health-checked (clones); a failover only promotes the sync daemon and moves the VIP.
 set -eu
 cib=$(mktemp "${TMPDIR:-/tmp}/lvsocf-cib.XXXXXX")
 trap 'rm -f "$cib"' EXIT
@@ -23,13 +25,14 @@ pcs cluster cib "$cib"
 pcs -f "$cib" property set stonith-enabled=true
 # ================================== END FENCING =====================================
 
-# Stay where you are: a recovered director does not take the service back.
+# Stay where you are: a recovered director does not take the VIP back.
 pcs -f "$cib" resource defaults update resource-stickiness=100
 
 # The sync daemon on every director: backup everywhere, master on the promoted one. Its
 # defaults resend a connection at least every sync_refresh_period (10 s) of traffic, so
 # idle long-lived connections are on the backup too, and keep the promotion score of a
 # director that (re)joins low until its backup daemon has seen every live connection.
+# backup_only (default true): a backup never balances, not even a synced connection.
 pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	interface=eth1 syncid=20 \
 	op start timeout=30s stop timeout=30s \
@@ -38,34 +41,57 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	monitor interval=11s role=Unpromoted timeout=30s \
 	promotable ipvs-sync promoted-max=1 --no-default-ops
 
-# service and real servers first, the VIP last (stopped in reverse order)
+# The table, on every director (clones). migration-threshold=1: when the service fails on
+# the active director (its IPVS entry vanished), the VIP moves to the backup, whose table
+# is warm, instead of waiting for the table to be rebuilt; failure-timeout: 10 s later the
+# failed director loads the table again, as a backup.
 pcs -f "$cib" resource create www ocf:lvsocf:IPVSService \
 	protocol=tcp vip=192.0.2.20 port=443 scheduler=wlc \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	--group lvs-www --no-default-ops
-# drain_timeout=0: in the group a real server only stops after the VIP is gone
-# (switchover, recovery), when waiting for its connections would only delay the takeover.
+	meta migration-threshold=1 failure-timeout=10s \
+	clone www-clone interleave=true --no-default-ops
+# drain_timeout=0: a real server stops only when an operator stops it or its director
+# leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 pcs -f "$cib" resource create www-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.20 port=443 rip=192.0.2.21 method=gate \
 	check_type=https request=/health virtualhost=www.example.com \
 	status_codes=200-299 drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-www --no-default-ops
+	clone www-rs1-clone --no-default-ops
 pcs -f "$cib" resource create www-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.20 port=443 rip=192.0.2.22 method=gate \
 	check_type=https request=/health virtualhost=www.example.com \
 	status_codes=200-299 drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-www --no-default-ops
+	clone www-rs2-clone --no-default-ops
+# Each real server only where its service runs, started after it whenever both start
+# (Optional: no restart with the service, which never restarts in place here; no
+# interleave: per real server, a Mandatory interleaved order makes the scheduler's time
+# grow with the square of the table, 63 s per transition at 1,000 real servers).
+pcs -f "$cib" constraint colocation add www-rs1-clone with www-clone INFINITY \
+	id=www-rs1-with-www
+pcs -f "$cib" constraint order start www-clone then start www-rs1-clone kind=Optional \
+	id=www-before-www-rs1
+pcs -f "$cib" constraint colocation add www-rs2-clone with www-clone INFINITY \
+	id=www-rs2-with-www
+pcs -f "$cib" constraint order start www-clone then start www-rs2-clone kind=Optional \
+	id=www-before-www-rs2
+
 pcs -f "$cib" resource create www-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.20 cidr_netmask=24 nic=eth0 \
-	op monitor interval=10s timeout=20s \
-	--group lvs-www --no-default-ops
+	op monitor interval=10s timeout=20s --no-default-ops
 
-# The service runs where the sync daemon is master, and only after it was promoted.
-pcs -f "$cib" constraint colocation add lvs-www with Promoted ipvs-sync INFINITY \
-	id=lvs-www-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start lvs-www kind=Mandatory \
-	id=sync-before-lvs-www
+# The active director: the master sync daemon only where the table runs; the VIP where
+# the master is, after the promotion, and never without its service.
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with www-clone INFINITY \
+	id=sync-promoted-with-www
+pcs -f "$cib" constraint colocation add www-vip with Promoted ipvs-sync INFINITY \
+	id=www-vip-with-sync
+pcs -f "$cib" constraint order promote ipvs-sync then start www-vip kind=Mandatory \
+	id=sync-before-www-vip
+pcs -f "$cib" constraint colocation add www-vip with www-clone INFINITY \
+	id=www-vip-with-www
+pcs -f "$cib" constraint order start www-clone then start www-vip kind=Mandatory \
+	id=www-before-www-vip
 
 pcs cluster cib-push "$cib" --config

@@ -5,8 +5,10 @@
 # node1 (192.0.2.31) and node2 (192.0.2.32) both run the web server and both carry the
 # VIP 192.0.2.30/32 on lo from boot (see README.md). The active director moves the VIP
 # from lo to eth0 (IPaddr2 lvs_support) and balances over both nodes, itself included;
-# the other node only serves. backup_only stops the backup director from ever acting on
-# synced connections, which would bounce packets back to the active one (the DR loop).
+# the other node only serves. Hot standby: both nodes keep the service and both real
+# servers loaded and health-checked (clones); backup_only stops the backup director from
+# ever balancing with that table or with synced connections, which would bounce packets
+# back to the active one (the DR loop).
 set -eu
 cib=$(mktemp "${TMPDIR:-/tmp}/lvsocf-cib.XXXXXX")
 trap 'rm -f "$cib"' EXIT
@@ -25,7 +27,7 @@ pcs cluster cib "$cib"
 pcs -f "$cib" property set stonith-enabled=true
 # ================================== END FENCING =====================================
 
-# Stay where you are: a recovered director does not take the service back.
+# Stay where you are: a recovered director does not take the VIP back.
 pcs -f "$cib" resource defaults update resource-stickiness=100
 
 # The sync daemon on both directors; backup_only: no IPVS forwarding on the backup.
@@ -37,35 +39,61 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	monitor interval=11s role=Unpromoted timeout=30s \
 	promotable ipvs-sync promoted-max=1 --no-default-ops
 
-# service and real servers first, the VIP last (stopped in reverse order)
+# The table, on both directors (clones). migration-threshold=1: when the service fails on
+# the active director, the VIP moves to the backup, whose table is warm; failure-timeout:
+# 60 s later the failed director loads the table again, as a backup.
 pcs -f "$cib" resource create app ocf:lvsocf:IPVSService \
 	protocol=tcp vip=192.0.2.30 port=80 scheduler=wlc \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	--group lvs-app --no-default-ops
-# drain_timeout=0: in the group a real server only stops after the VIP is gone
-# (switchover, recovery), when waiting for its connections would only delay the takeover.
+	meta migration-threshold=1 failure-timeout=10s \
+	clone app-clone interleave=true --no-default-ops
+# The table only on a director whose sync daemon runs, after it (interleave: on each
+# director, after that director's daemon): backup_only is in force before a backup holds
+# the service, and the service goes first when the daemon stops.
+pcs -f "$cib" constraint order start ipvs-sync then start app-clone kind=Mandatory \
+	id=sync-before-app
+# drain_timeout=0: a real server stops only when an operator stops it or its director
+# leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 # node1's own web server
 pcs -f "$cib" resource create app-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.30 port=80 rip=192.0.2.31 method=gate \
 	check_type=http request=/health status_codes=200-299 drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-app --no-default-ops
+	clone app-rs1-clone interleave=true --no-default-ops
 # node2's own web server
 pcs -f "$cib" resource create app-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.30 port=80 rip=192.0.2.32 method=gate \
 	check_type=http request=/health status_codes=200-299 drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-app --no-default-ops
+	clone app-rs2-clone interleave=true --no-default-ops
+# Each real server where its service runs, after it (interleave: on each director, after
+# that director's service). Mandatory here, unlike the other examples: the service
+# restarts with its director's sync daemon, and the real servers must follow it.
+pcs -f "$cib" constraint colocation add app-rs1-clone with app-clone INFINITY \
+	id=app-rs1-with-app
+pcs -f "$cib" constraint order start app-clone then start app-rs1-clone kind=Mandatory \
+	id=app-before-app-rs1
+pcs -f "$cib" constraint colocation add app-rs2-clone with app-clone INFINITY \
+	id=app-rs2-with-app
+pcs -f "$cib" constraint order start app-clone then start app-rs2-clone kind=Mandatory \
+	id=app-before-app-rs2
+
 # lvs_support: on start take the VIP off lo, on stop give it back to lo
 pcs -f "$cib" resource create app-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.30 cidr_netmask=24 nic=eth0 lvs_support=true \
-	op monitor interval=10s timeout=20s \
-	--group lvs-app --no-default-ops
+	op monitor interval=10s timeout=20s --no-default-ops
 
-# The service runs where the sync daemon is master, and only after it was promoted.
-pcs -f "$cib" constraint colocation add lvs-app with Promoted ipvs-sync INFINITY \
-	id=lvs-app-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start lvs-app kind=Mandatory \
-	id=sync-before-lvs-app
+# The active director: the master sync daemon only where the table runs; the VIP where
+# the master is, after the promotion, and never without its service.
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with app-clone INFINITY \
+	id=sync-promoted-with-app
+pcs -f "$cib" constraint colocation add app-vip with Promoted ipvs-sync INFINITY \
+	id=app-vip-with-sync
+pcs -f "$cib" constraint order promote ipvs-sync then start app-vip kind=Mandatory \
+	id=sync-before-app-vip
+pcs -f "$cib" constraint colocation add app-vip with app-clone INFINITY \
+	id=app-vip-with-app
+pcs -f "$cib" constraint order start app-clone then start app-vip kind=Mandatory \
+	id=app-before-app-vip
 
 pcs cluster cib-push "$cib" --config

@@ -10,7 +10,9 @@
 #   nft add rule inet lvs pre ip6 daddr 2001:db8::40 tcp dport '{ 80, 443 }' meta mark set 6
 # A client (and every client in its /24, or its IPv6 /64) sticks to one real server for
 # both ports until it has been idle for 30 minutes. DR: the real servers carry the VIPs
-# on lo (see README.md).
+# on lo (see README.md). Hot standby: every director keeps both services and their real
+# servers loaded and health-checked (clones); a failover only promotes the sync daemon and
+# moves the VIPs.
 set -eu
 cib=$(mktemp "${TMPDIR:-/tmp}/lvsocf-cib.XXXXXX")
 trap 'rm -f "$cib"' EXIT
@@ -29,7 +31,7 @@ pcs cluster cib "$cib"
 pcs -f "$cib" property set stonith-enabled=true
 # ================================== END FENCING =====================================
 
-# Stay where you are: a recovered director does not take the service back.
+# Stay where you are: a recovered director does not take the VIPs back.
 pcs -f "$cib" resource defaults update resource-stickiness=100
 
 # The sync daemon (it also carries the persistence templates to the backup) and the
@@ -43,60 +45,96 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	monitor interval=11s role=Unpromoted timeout=30s \
 	promotable ipvs-sync promoted-max=1 --no-default-ops
 
-# One group per address family: a failure in one never restarts the other. In each,
-# the service and its real servers first, the VIP last (stopped in reverse order).
-# drain_timeout=0: in the group a real server only stops after the VIP is gone
-# (switchover, recovery), when waiting for its connections would only delay the takeover.
+# One service per address family, each a clone on every director with its real servers
+# (clones too, each only where its service runs and started after it whenever both
+# start: Optional, no interleave, as in 2-dr-sync). A failed IPv4 real server never
+# touches the IPv6 service, and no real server touches its own service.
+# migration-threshold=1: when a service fails on the active director, the VIPs move to the
+# backup, whose tables are warm; failure-timeout: 10 s later the failed director loads the
+# table again, as a backup.
+# drain_timeout=0: a real server stops only when an operator stops it or its director
+# leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 
 # IPv4: mark 4, persistence 30 min per /24
 pcs -f "$cib" resource create shop ocf:lvsocf:IPVSService \
 	fwmark=4 family=inet scheduler=wlc persistent=1800 netmask=255.255.255.0 \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	--group lvs-shop --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s \
+	clone shop-clone interleave=true --no-default-ops
 pcs -f "$cib" resource create shop-rs1 ocf:lvsocf:IPVSRealServer \
 	fwmark=4 family=inet rip=192.0.2.41 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-shop --no-default-ops
+	clone shop-rs1-clone --no-default-ops
 pcs -f "$cib" resource create shop-rs2 ocf:lvsocf:IPVSRealServer \
 	fwmark=4 family=inet rip=192.0.2.42 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-shop --no-default-ops
+	clone shop-rs2-clone --no-default-ops
+pcs -f "$cib" constraint colocation add shop-rs1-clone with shop-clone INFINITY \
+	id=shop-rs1-with-shop
+pcs -f "$cib" constraint order start shop-clone then start shop-rs1-clone kind=Optional \
+	id=shop-before-shop-rs1
+pcs -f "$cib" constraint colocation add shop-rs2-clone with shop-clone INFINITY \
+	id=shop-rs2-with-shop
+pcs -f "$cib" constraint order start shop-clone then start shop-rs2-clone kind=Optional \
+	id=shop-before-shop-rs2
+
 pcs -f "$cib" resource create shop-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.40 cidr_netmask=24 nic=eth0 \
-	op monitor interval=10s timeout=20s \
-	--group lvs-shop --no-default-ops
+	op monitor interval=10s timeout=20s --no-default-ops
 
 # IPv6: mark 6, persistence 30 min per /64
 pcs -f "$cib" resource create shop6 ocf:lvsocf:IPVSService \
 	fwmark=6 family=inet6 scheduler=wlc persistent=1800 netmask=64 \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	--group lvs-shop6 --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s \
+	clone shop6-clone interleave=true --no-default-ops
 pcs -f "$cib" resource create shop6-rs1 ocf:lvsocf:IPVSRealServer \
 	fwmark=6 family=inet6 rip=2001:db8::41 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-shop6 --no-default-ops
+	clone shop6-rs1-clone --no-default-ops
 pcs -f "$cib" resource create shop6-rs2 ocf:lvsocf:IPVSRealServer \
 	fwmark=6 family=inet6 rip=2001:db8::42 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-shop6 --no-default-ops
+	clone shop6-rs2-clone --no-default-ops
+pcs -f "$cib" constraint colocation add shop6-rs1-clone with shop6-clone INFINITY \
+	id=shop6-rs1-with-shop6
+pcs -f "$cib" constraint order start shop6-clone then start shop6-rs1-clone kind=Optional \
+	id=shop6-before-shop6-rs1
+pcs -f "$cib" constraint colocation add shop6-rs2-clone with shop6-clone INFINITY \
+	id=shop6-rs2-with-shop6
+pcs -f "$cib" constraint order start shop6-clone then start shop6-rs2-clone kind=Optional \
+	id=shop6-before-shop6-rs2
+
 # lvs_ipv6_addrlabel: the director's own IPv6 traffic (health checks) never uses the VIP
 pcs -f "$cib" resource create shop6-vip ocf:heartbeat:IPaddr2 \
 	ip=2001:db8::40 cidr_netmask=64 nic=eth0 lvs_ipv6_addrlabel=true \
-	op monitor interval=10s timeout=20s \
-	--group lvs-shop6 --no-default-ops
+	op monitor interval=10s timeout=20s --no-default-ops
 
-# The services run where the sync daemon is master, and only after it was promoted.
-pcs -f "$cib" constraint colocation add lvs-shop with Promoted ipvs-sync INFINITY \
-	id=lvs-shop-with-sync
-pcs -f "$cib" constraint colocation add lvs-shop6 with Promoted ipvs-sync INFINITY \
-	id=lvs-shop6-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start lvs-shop kind=Mandatory \
-	id=sync-before-lvs-shop
-pcs -f "$cib" constraint order promote ipvs-sync then start lvs-shop6 kind=Mandatory \
-	id=sync-before-lvs-shop6
+# The active director: the master sync daemon only where both tables run; each VIP where
+# the master is, after the promotion, and never without its service.
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop-clone INFINITY \
+	id=sync-promoted-with-shop
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop6-clone INFINITY \
+	id=sync-promoted-with-shop6
+pcs -f "$cib" constraint colocation add shop-vip with Promoted ipvs-sync INFINITY \
+	id=shop-vip-with-sync
+pcs -f "$cib" constraint order promote ipvs-sync then start shop-vip kind=Mandatory \
+	id=sync-before-shop-vip
+pcs -f "$cib" constraint colocation add shop-vip with shop-clone INFINITY \
+	id=shop-vip-with-shop
+pcs -f "$cib" constraint order start shop-clone then start shop-vip kind=Mandatory \
+	id=shop-before-shop-vip
+pcs -f "$cib" constraint colocation add shop6-vip with Promoted ipvs-sync INFINITY \
+	id=shop6-vip-with-sync
+pcs -f "$cib" constraint order promote ipvs-sync then start shop6-vip kind=Mandatory \
+	id=sync-before-shop6-vip
+pcs -f "$cib" constraint colocation add shop6-vip with shop6-clone INFINITY \
+	id=shop6-vip-with-shop6
+pcs -f "$cib" constraint order start shop6-clone then start shop6-vip kind=Mandatory \
+	id=shop6-before-shop6-vip
 
 pcs cluster cib-push "$cib" --config

@@ -6,6 +6,8 @@
 # the name servers 192.0.2.51-52 are checked with a real DNS query. While both are down
 # the fallback server 192.0.2.59 answers. DR: all three carry 192.0.2.53 on lo (see
 # README.md). One-packet connections are never synced: no sync daemon needed.
+# Hot standby: every director keeps the service and both name servers loaded and
+# health-checked (clones); a failover only moves the VIP.
 set -eu
 cib=$(mktemp "${TMPDIR:-/tmp}/lvsocf-cib.XXXXXX")
 trap 'rm -f "$cib"' EXIT
@@ -24,32 +26,52 @@ pcs cluster cib "$cib"
 pcs -f "$cib" property set stonith-enabled=true
 # ================================== END FENCING =====================================
 
-# Stay where you are: a recovered director does not take the service back.
+# Stay where you are: a recovered director does not take the VIP back.
 pcs -f "$cib" resource defaults update resource-stickiness=100
 
-# service and real servers first, the VIP last (stopped in reverse order)
+# The table, on every director (clones). migration-threshold=1: when the service fails on
+# the active director (its IPVS entry vanished), the VIP moves to the backup, whose table
+# is warm; failure-timeout: 10 s later the failed director loads the table again.
 pcs -f "$cib" resource create dns ocf:lvsocf:IPVSService \
 	protocol=udp vip=192.0.2.53 port=53 scheduler=rr ops=true \
 	fallback=192.0.2.59:53 fallback_method=gate \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	--group lvs-dns --no-default-ops
-# drain_timeout=0: in the group a real server only stops after the VIP is gone
-# (switchover, recovery), when waiting for its connections would only delay the takeover.
+	meta migration-threshold=1 failure-timeout=10s \
+	clone dns-clone interleave=true --no-default-ops
+# drain_timeout=0: a real server stops only when an operator stops it or its director
+# leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 pcs -f "$cib" resource create dns-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=udp vip=192.0.2.53 port=53 rip=192.0.2.51 method=gate \
 	check_type=dns dns_query=example.com dns_type=SOA \
 	check_interval=5 check_timeout=2 rise=2 fall=2 drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-dns --no-default-ops
+	clone dns-rs1-clone --no-default-ops
 pcs -f "$cib" resource create dns-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=udp vip=192.0.2.53 port=53 rip=192.0.2.52 method=gate \
 	check_type=dns dns_query=example.com dns_type=SOA \
 	check_interval=5 check_timeout=2 rise=2 fall=2 drain_timeout=0 \
 	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	--group lvs-dns --no-default-ops
+	clone dns-rs2-clone --no-default-ops
+# Each real server only where its service runs, started after it whenever both start
+# (Optional: no restart with the service, which never restarts in place here; no
+# interleave: per real server, a Mandatory interleaved order makes the scheduler's time
+# grow with the square of the table, 63 s per transition at 1,000 real servers).
+pcs -f "$cib" constraint colocation add dns-rs1-clone with dns-clone INFINITY \
+	id=dns-rs1-with-dns
+pcs -f "$cib" constraint order start dns-clone then start dns-rs1-clone kind=Optional \
+	id=dns-before-dns-rs1
+pcs -f "$cib" constraint colocation add dns-rs2-clone with dns-clone INFINITY \
+	id=dns-rs2-with-dns
+pcs -f "$cib" constraint order start dns-clone then start dns-rs2-clone kind=Optional \
+	id=dns-before-dns-rs2
+
+# The active director is the one with the VIP: only where the service runs, after it.
 pcs -f "$cib" resource create dns-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.53 cidr_netmask=24 nic=eth0 \
-	op monitor interval=10s timeout=20s \
-	--group lvs-dns --no-default-ops
+	op monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" constraint colocation add dns-vip with dns-clone INFINITY \
+	id=dns-vip-with-dns
+pcs -f "$cib" constraint order start dns-clone then start dns-vip kind=Mandatory \
+	id=dns-before-dns-vip
 
 pcs cluster cib-push "$cib" --config

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import lvsocf
-from lvsocf import state
+from lvsocf import importpath, state
 from lvsocf.engine import files
 
 SPAWN_TIMEOUT = 60.0
@@ -61,8 +60,8 @@ def engine_env() -> dict[str, str]:
     Pacemaker's logging settings."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
            "LVSOCF_STATE_DIR": str(state.state_dir()),
-           # run exactly the lvsocf this agent runs, wherever it was imported from
-           "PYTHONPATH": str(Path(lvsocf.__file__).resolve().parent.parent)}
+           # run exactly the lvsocf (and vendored pyroute2) this agent runs
+           "PYTHONPATH": importpath.child_pythonpath()}
     env.update({k: os.environ[k] for k in CLEAN_ENV if k in os.environ})
     return env
 

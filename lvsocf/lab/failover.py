@@ -1,9 +1,10 @@
 """The failover scenario: two directors running Pacemaker/Corosync with the lvsocf agents,
-two DR real servers and a client, all in namespaces (inside the lab VM). Loads a crm
-configuration (the shipped example 2, adapted in addresses and interfaces only), kills the
-active director, measures how long each piece takes to come up on the other one and which
-client connections survive; then brings the director back, lets it warm up as sync backup
-and fails back.
+DR real servers and a client, all in namespaces (inside the lab VM). Loads a crm
+configuration (the shipped example 2 in its hot-standby layout, adapted in addresses only,
+optionally with more real servers), kills the active director, measures how long each piece
+takes to come up on the other one and which client connections survive; then brings the
+director back: it reloads its table, warms up as sync backup and takes the service back by
+its promotion score alone (a location rule for the Promoted role, no standby command).
 
 Used by `make demo`, tests/cluster/ and bench/failover.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -50,16 +52,17 @@ class Timeline:
 class Lab:
     """Topology + cluster + real servers + client, torn down by close()."""
 
-    def __init__(self, workdir: Path, say: Callable[[str], None]) -> None:
+    def __init__(self, workdir: Path, say: Callable[[str], None], token_ms: int = 3000) -> None:
         self.say = say
         self.topo = Topology("lab")
         self.workdir = workdir
         self.lan = self.topo.bridge("lan")
         self.ha = self.topo.bridge("ha")
-        self.cluster = Cluster(self.topo, workdir, self.ha, ha_ifname=HA_IF)
+        self.cluster = Cluster(self.topo, workdir, self.ha, ha_ifname=HA_IF, token_ms=token_ms)
         self.tls = backend.site_certificate(workdir, SITE_NAME)
         self.client = ""
         self.real_servers: dict[str, str] = {}     # address -> namespace
+        self.rips: tuple[str, ...] = REAL_SERVERS
         self.backends: dict[str, subprocess.Popen] = {}   # namespace -> its server
         self.traffic: subprocess.Popen | None = None
         self._pending = b""         # client output read but not yet split into events
@@ -72,13 +75,15 @@ class Lab:
         self.topo.plug(self.client, self.lan, "eth0", f"{CLIENT}/24")
         for i, address in enumerate(REAL_SERVERS, start=1):
             ns = self.topo.host(f"rs{i}")
-            self.topo.plug(ns, self.lan, "eth0", f"{address}/24")
+            # further real servers are more addresses of these two (one backend serves all)
+            extra = self.rips[len(REAL_SERVERS) + i - 1::len(REAL_SERVERS)]
+            self.topo.plug(ns, self.lan, "eth0", *(f"{a}/24" for a in (address, *extra)))
             self.topo.address(ns, "lo", f"{VIP}/32")       # DR: the VIP on lo, never ARPed
             for key, value in (("net.ipv4.conf.all.arp_ignore", "1"),
                                ("net.ipv4.conf.all.arp_announce", "2")):
                 self.topo.sysctl(ns, key, value)
             self.start_backend(ns)
-            self.real_servers[address] = ns
+            self.real_servers.update({a: ns for a in (address, *extra)})
 
     def start_backend(self, ns: str) -> subprocess.Popen:
         proc = self.topo.spawn(ns, [sys.executable, "-m", "lvsocf.lab.backend", str(PORT),
@@ -139,19 +144,20 @@ class Lab:
         self.traffic.wait(timeout=30)
         return next((e for e in events if e["kind"] == "summary"), {})
 
-    def resources(self, via: Node | None = None) -> dict[str, str]:
-        """resource id -> node name (active instances), clone instances as id:role."""
+    def placement(self, via: Node | None = None) -> dict[str, set[str]]:
+        """resource id -> the nodes where it is active; a promoted clone instance also
+        counts as "id:Promoted"."""
         status = self.cluster.status(via)
-        placed: dict[str, str] = {}
+        placed: dict[str, set[str]] = {}
         if status is None:
             return placed
         for res in status.iter("resource"):
-            node = res.find("node")
-            if res.get("active") == "true" and node is not None:
-                key = res.get("id")
+            if res.get("active") != "true":
+                continue
+            for node in res.iterfind("node"):
+                placed.setdefault(res.get("id"), set()).add(node.get("name"))
                 if res.get("role") in ("Promoted", "Master"):
-                    key += ":Promoted"
-                placed[key] = node.get("name")
+                    placed.setdefault(res.get("id") + ":Promoted", set()).add(node.get("name"))
         return placed
 
     def diagnostics(self, lines: int = 60) -> str:
@@ -179,12 +185,23 @@ class Lab:
         self.topo.close()
 
 
-def build_cib(crm_config: str, workdir: Path, properties: dict[str, str]) -> str:
+def use_agents(installed: bool) -> None:
+    """installed: the agents a package put in /usr/lib/ocf/resource.d/lvsocf (see
+    lvsocf.lab.product); otherwise this checkout's agents are installed there first."""
+    from lvsocf.lab import install, product
+    if not installed:
+        install.install_agents()
+    elif not all((product.PROVIDER_DIR / name).is_file()
+                 for name in ("IPVSService", "IPVSRealServer", "IPVSSync")):
+        raise RuntimeError(f"no installed agents in {product.PROVIDER_DIR}")
+
+
+def build_cib(crm_config: str, workdir: Path, properties: dict[str, str], *,
+              installed: bool = False) -> str:
     """A seed CIB: the crm configuration loaded with crmsh into an empty CIB. Run it on the
     host (crmsh is Python: ~10x slower inside the TCG guest). crmsh reads each agent's
-    meta-data, so this checkout's agents are installed first."""
-    from lvsocf.lab.install import install_agents
-    install_agents()
+    meta-data."""
+    use_agents(installed)
     seed = workdir / "seed.xml"
     with seed.open("w") as fh:
         subprocess.run(["cibadmin", "--empty"], stdout=fh, check=True)
@@ -210,24 +227,85 @@ def _rip_of(cib: str, resource: str) -> str | None:
     return None
 
 
-def vip_group(cib: str) -> tuple[str, ...]:
-    """The members of the group that ends with the IPaddr2 VIP: what must move together."""
+@dataclass(frozen=True)
+class Layout:
+    """What the hot-standby layout places where: the table (services and real servers,
+    cloned onto every director) and what moves at failover (the VIP, the Promoted sync)."""
+    vip: str
+    sync: str                       # the IPVSSync primitive ("sync:Promoted" is the master)
+    table: tuple[str, ...]          # IPVSService and IPVSRealServer primitives
+
+    @property
+    def moving(self) -> tuple[str, ...]:
+        return (f"{self.sync}:Promoted", self.vip)
+
+
+def layout_of(cib: str) -> Layout:
     from lxml import etree
     root = etree.fromstring(cib.encode())
-    for group in root.iter("group"):
-        members = [p for p in group.iterchildren("primitive")]
-        if any(p.get("type") == "IPaddr2" for p in members):
-            return tuple(p.get("id") for p in members)
-    raise ValueError("no group with an IPaddr2 VIP in the CIB")
+    kinds: dict[str, list[str]] = {}
+    for prim in root.iter("primitive"):
+        kinds.setdefault(prim.get("type"), []).append(prim.get("id"))
+    cloned = {p.get("id") for c in root.iter("clone") for p in c.iterchildren("primitive")}
+    table = tuple(kinds.get("IPVSService", []) + kinds.get("IPVSRealServer", []))
+    if not set(table) <= cloned or not kinds.get("IPaddr2") or not kinds.get("IPVSSync"):
+        raise ValueError("not the hot-standby layout: services and real servers cloned, "
+                         "an IPaddr2 VIP and an IPVSSync clone")
+    return Layout(kinds["IPaddr2"][0], kinds["IPVSSync"][0], table)
+
+
+def more_real_servers(config: str, count: int, monitor: str | None = None) -> str:
+    """The (adapted) example with `count` real servers: copies of the statements of its last
+    real server (primitive, clone, colocation, order), each with the next lab address;
+    `monitor`: every real server's monitor interval, and 60 s timeouts for its monitors and
+    probes (a TCG guest runs many agents at once when a director joins)."""
+    statements, lines = [], []
+    for line in config.splitlines():
+        lines.append(line)
+        if not line.endswith("\\"):
+            statements.append("\n".join(lines))
+            lines = []
+    if monitor:
+        ops = f"op monitor interval={monitor} timeout=60s op monitor interval=0 timeout=60s"
+        statements = [re.sub(r"op monitor interval=\S+ timeout=\S+", ops, st)
+                      if "ocf:lvsocf:IPVSRealServer" in st else st for st in statements]
+    last = REAL_SERVERS[-1]
+    ident = next(re.match(r"primitive (\S+)", st)[1] for st in statements
+                 if st.startswith("primitive ") and f"rip={last} " in st)
+    word = re.compile(rf"(?<!\w){re.escape(ident)}(?!\w)")
+    template = [st for st in statements if not st.startswith("#") and word.search(st)]
+    copies = [word.sub(f"{ident}-{a.rsplit('.', 1)[1]}", st).replace(f"rip={last} ", f"rip={a} ")
+              for a in extra_addresses(count) for st in template]
+    return "\n".join([*statements, *copies]) + "\n"
+
+
+def extra_addresses(count: int) -> tuple[str, ...]:
+    """Real-server addresses beyond the example's two."""
+    return tuple(f"198.18.0.{13 + i}" for i in range(max(0, count - len(REAL_SERVERS))))
+
+
+# The director the lab prefers for the Promoted role once its backup daemon is warm: the
+# README's failback rule (crm-examples/README.md), so that failback needs no command.
+PREFERRED = "node1"
+LAB_WARMUP = 30     # IPVSSync warmup (s): the lab's idle connections speak every 10 s
+SYNC_PARAMS = "params interface=eth1 syncid=20"
 
 
 def adapt(example: str) -> str:
     """The shipped example with the lab's addresses (the lab uses the example's interface
-    names). The one other change: the lab has no fence device, so the FENCING block's
-    stonith-enabled=true becomes false (a site puts its fence devices there instead)."""
+    names). Other changes: the lab has no fence device, so the FENCING block's
+    stonith-enabled=true becomes false (a site puts its fence devices there instead); the
+    sync daemon's warm-up is LAB_WARMUP instead of the TCP established timeout; and the
+    README's failback rule for PREFERRED is added."""
     for old, new in ADDRESSES.items():
         example = example.replace(old, new)
-    return example.replace("property stonith-enabled=true", "property stonith-enabled=false")
+    if SYNC_PARAMS not in example:
+        raise ValueError(f"the example no longer has {SYNC_PARAMS!r}: update lvsocf.lab.failover")
+    example = example.replace(SYNC_PARAMS, f"{SYNC_PARAMS} warmup={LAB_WARMUP}")
+    rule = (f"location sync-failback-{PREFERRED} ipvs-sync rule role=Promoted inf: "
+            f"#uname eq {PREFERRED} and master-sync number:gte 100\n")
+    return example.replace("property stonith-enabled=true",
+                           "property stonith-enabled=false") + rule
 
 
 PROPERTIES = {
@@ -255,11 +333,6 @@ def phase_losses(events: list[dict]) -> dict:
     return {"broken": broken, "new_conn_outage": max(outages, default=0.0)}
 
 
-def _placed_on(lab: Lab, node: str, ids: tuple[str, ...]) -> bool:
-    placed = lab.resources()
-    return all(placed.get(i) == node for i in ids)
-
-
 def _attribute(lab: Lab, node: str, name: str) -> str | None:
     """A node attribute as crm_mon -A shows it."""
     status = lab.cluster.status()
@@ -282,38 +355,36 @@ def _weight(lab: Lab, node: str, rip: str) -> int | None:
     return None
 
 
-def quiesce_and_restore(lab: Lab, node: str, resource: str, rip: str,
+def quiesce_and_restore(lab: Lab, nodes: tuple[str, ...], resource: str, rip: str,
                         say: Callable[[str], None], timeline: Timeline) -> dict[str, float]:
-    """Stop one real server's backend: the engine must quiesce it (weight 0, still in the
-    table) and crm_mon -A must show it down; start the backend: weight and state come back."""
+    """Stop one real server's backend: the engine of every director must quiesce it (weight
+    0, still in the table; hot standby keeps health warm on the backup too) and crm_mon -A
+    must show it down; start the backend: weight and state come back everywhere."""
     attr = f"lvsocf-{resource}"
     ns = lab.real_servers[rip]
     lab.stop_backend(ns)
     t0 = time.time()
     timeline.mark(f"backend of {resource} ({rip}) stopped", t0)
-    lab.cluster.wait(lambda: _weight(lab, node, rip) == 0
-                     and _attribute(lab, node, attr) == "down", 300,
-                     f"{resource} quiesced (weight 0, {attr}=down)")
+    lab.cluster.wait(lambda: all(_weight(lab, n, rip) == 0 and _attribute(lab, n, attr) ==
+                                 "down" for n in nodes), 300,
+                     f"{resource} quiesced on {', '.join(nodes)} (weight 0, {attr}=down)")
     quiesced = time.time() - t0
-    others = {a: _weight(lab, node, a) for a in lab.real_servers if a != rip}
+    others = {(n, a): _weight(lab, n, a) for n in nodes for a, where in
+              lab.real_servers.items() if where != ns}
     if not all(others.values()):
         raise RuntimeError(f"quiescing {rip} touched another real server: {others}")
-    timeline.mark(f"{resource} quiesced: weight 0, crm_mon -A {attr}=down")
-    say(f"{resource} quiesced after {quiesced:.1f}s (weight 0, crm_mon -A: {attr}=down)")
+    timeline.mark(f"{resource} quiesced on every director: weight 0, {attr}=down")
+    say(f"{resource} quiesced after {quiesced:.1f}s on {', '.join(nodes)} (weight 0, "
+        f"crm_mon -A: {attr}=down)")
     lab.start_backend(ns)
     t1 = time.time()
-    lab.cluster.wait(lambda: (_weight(lab, node, rip) or 0) > 0
-                     and _attribute(lab, node, attr) == "up", 300,
+    lab.cluster.wait(lambda: all((_weight(lab, n, rip) or 0) > 0 and _attribute(lab, n, attr)
+                                 == "up" for n in nodes), 300,
                      f"{resource} restored (weight back, {attr}=up)")
     restored = time.time() - t1
     timeline.mark(f"backend back; {resource} restored: weight back, {attr}=up")
     say(f"{resource} restored after {restored:.1f}s")
     return {"quiesced": round(quiesced, 1), "restored": round(restored, 1)}
-
-
-def _standby(via: Node, node: str, value: str) -> None:
-    via.run(["crm_attribute", "--node", node, "--name", "standby", "--update", value],
-            timeout=120)
 
 
 def _watch(node: Node, real_servers: int) -> subprocess.Popen:
@@ -333,19 +404,43 @@ def _collect(watch: subprocess.Popen, t0: float, timeout: float) -> dict[str, fl
 
 
 PIECES = ("vip", "service", "real_servers", "sync_master")
+RESULT = re.compile(r"Result of (\w+) operation for (\S+) on (\S+):")
 
 
-def _require_all(seen: dict[str, float], what: str) -> None:
+def _require_all(seen: dict[str, float], what: str, timeout: float) -> None:
     missing = [p for p in PIECES if p not in seen]
     if missing:
-        raise TimeoutError(f"{what}: not up after 300s: {', '.join(missing)} "
+        raise TimeoutError(f"{what}: not up after {timeout:.0f}s: {', '.join(missing)} "
                            f"(up: {seen})")
 
 
-def run_scenario(cib: str, say: Callable[[str], None], *, group: tuple[str, ...],
+def _log(node: Node) -> Path:
+    return node.root / "log-pacemaker" / "pacemaker.log"
+
+
+def _log_size(node: Node) -> int:
+    try:
+        return _log(node).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def actions_since(node: Node, offset: int) -> list[str]:
+    """The agent actions (not monitors) pacemaker ran on `node` since byte `offset` of its
+    log, as "action resource"."""
+    with _log(node).open("rb") as fh:
+        fh.seek(offset)
+        text = fh.read().decode(errors="replace")
+    return [f"{m[1]} {m[2]}" for m in RESULT.finditer(text)
+            if m[1] != "monitor" and m[3] == node.name]
+
+
+def run_scenario(cib: str, say: Callable[[str], None], *, real_servers: int = 2,
                  active: int = 4, idle: int = 12, keepalive: float = 10.0,
-                 settle: float = 40.0, warmup: float = 40.0) -> Result:
-    """Run the whole scenario; `group` names the resources that must move together."""
+                 settle: float = 40.0, installed: bool = False,
+                 token_ms: int = 3000) -> Result:
+    """Run the whole scenario on a hot-standby CIB (see layout_of) with `real_servers`
+    real servers (more_real_servers); `installed`: run the packaged agents (use_agents)."""
     timeline = Timeline()
     plain_say = say
 
@@ -353,10 +448,11 @@ def run_scenario(cib: str, say: Callable[[str], None], *, group: tuple[str, ...]
         plain_say(f"[{time.time() - timeline.t0:6.1f}s] {message}")
 
     with tempfile.TemporaryDirectory(prefix="lvsocf-lab-") as tmp:
-        lab = Lab(Path(tmp), say)
+        lab = Lab(Path(tmp), say, token_ms=token_ms)
+        lab.rips = REAL_SERVERS + extra_addresses(real_servers)
         try:
-            return _scenario(lab, timeline, cib, say, group, active, idle, keepalive,
-                             settle, warmup)
+            use_agents(installed)
+            return _scenario(lab, timeline, cib, say, active, idle, keepalive, settle)
         except (TimeoutError, RuntimeError):
             say("the scenario failed; cluster state and logs:\n" + lab.diagnostics())
             raise
@@ -364,60 +460,74 @@ def run_scenario(cib: str, say: Callable[[str], None], *, group: tuple[str, ...]
             lab.close()
 
 
+def _hot(lab: Lab, layout: Layout, nodes: tuple[str, ...]) -> bool:
+    """The whole table runs on every node, and every node's kernel has every real server
+    with a weight (ipvsadm, the independent reader)."""
+    placed = lab.placement()
+    return all(set(nodes) <= placed.get(r, set()) for r in layout.table) and all(
+        (_weight(lab, n, rip) or 0) > 0 for n in nodes for rip in lab.rips)
+
+
 def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None],
-              group: tuple[str, ...], active: int, idle: int, keepalive: float,
-              settle: float, warmup: float) -> Result:
-    from lvsocf.lab.install import install_agents
-    install_agents()
-    say("building: 2 directors (pacemaker+corosync), 2 DR real servers, 1 client")
+              active: int, idle: int, keepalive: float, settle: float) -> Result:
+    layout = layout_of(cib)
+    say(f"building: 2 directors (pacemaker+corosync), {len(lab.rips)} DR real servers, "
+        "1 client")
     lab.build()
     lab.cluster.start(cib)
     timeline.mark("cluster online (2 nodes, DC elected)")
-    lab.cluster.wait(lambda: all(r in lab.resources() for r in group), 300,
-                     "the LVS group started")
-    first = lab.resources()[group[-1]]
-    other = "node2" if first == "node1" else "node1"
-    timeline.mark(f"LVS group started on {first}")
-    probe_rs = next(rid for rid in group if _rip_of(cib, rid) == REAL_SERVERS[-1])
-    quiesce = quiesce_and_restore(lab, first, probe_rs, REAL_SERVERS[-1], say, timeline)
-    say(f"LVS group running on {first}; starting {active} active + {idle} idle connections")
+    first, other = PREFERRED, "node2" if PREFERRED == "node1" else "node1"
+    both = (first, other)
+    lab.cluster.wait(lambda: _hot(lab, layout, both), 600, "the table on both directors")
+    timeline.mark("table loaded and healthy on both directors")
+    lab.cluster.wait(lambda: all(lab.placement().get(r) == {first} for r in layout.moving),
+                     600, f"the VIP and the sync master on {first} (after its warm-up)")
+    timeline.mark(f"VIP and sync master on {first}")
+    probe_rs = next(r for r in layout.table if _rip_of(cib, r) == REAL_SERVERS[-1])
+    quiesce = quiesce_and_restore(lab, both, probe_rs, REAL_SERVERS[-1], say, timeline)
+    say(f"active on {first}, hot standby on {other}; starting {active} active + {idle} idle "
+        "connections")
     lab.start_traffic(active, idle, keepalive)
     lab.traffic_events(lambda e: e["kind"] == "started", 60)
     say(f"letting connections settle and sync ({settle:.0f}s)")
     time.sleep(settle)
 
-    watch = _watch(lab.cluster.node(other), len(REAL_SERVERS))
+    survivor = lab.cluster.node(other)
+    watch = _watch(survivor, len(lab.rips))
     time.sleep(1)
+    log_at = _log_size(survivor)
     crash_at = time.time()
     lab.cluster.crash(lab.cluster.node(first))
     timeline.mark(f"{first} killed (SIGKILL of all its processes, its links cut)", crash_at)
     say(f"killed {first}; watching {other} take over")
     failover = _collect(watch, crash_at, 300)
-    _require_all(failover, f"failover to {other}")
+    _require_all(failover, f"failover to {other}", 300)
     for piece, secs in failover.items():
         timeline.mark(f"{piece.replace('_', ' ')} up on {other}", crash_at + secs)
     time.sleep(max(keepalive * 2, 20))           # every idle connection speaks again
     phases = {"failover": phase_losses(lab.pending_events())}
-    say(f"after failover: {len(phases['failover']['broken'])} connections lost")
+    phases["failover"]["actions"] = actions_since(survivor, log_at)
+    say(f"after failover: {len(phases['failover']['broken'])} connections lost; {other} ran "
+        f"{phases['failover']['actions']}")
 
     say(f"{first} comes back (a rebooted node: fresh namespace, empty IPVS table)")
     lab.cluster.restart(lab.cluster.node(first))
-    lab.cluster.wait(lambda: lab.cluster.online() == {"node1", "node2"}, 600, "rejoin")
-    timeline.mark(f"{first} rejoined the cluster")
-    say(f"{first} warms up as sync backup ({warmup:.0f}s), then the service fails back")
-    time.sleep(warmup)
-    watch = _watch(lab.cluster.node(first), len(REAL_SERVERS))
+    lab.cluster.wait(lambda: lab.cluster.online() == set(both), 600, "rejoin")
     back_at = time.time()
-    _standby(lab.cluster.node(other), other, "on")
-    timeline.mark(f"{other} put in standby (planned failback)", back_at)
-    failback = _collect(watch, back_at, 300)
-    _require_all(failback, f"failback to {first}")
+    timeline.mark(f"{first} rejoined the cluster", back_at)
+    say(f"{first} reloads its table and warms up as sync backup ({LAB_WARMUP}s); its "
+        "promotion score alone then takes the service back")
+    watch = _watch(lab.cluster.node(first), len(lab.rips))
+    log_at = _log_size(lab.cluster.node(first))
+    failback = _collect(watch, back_at, 600)
+    _require_all(failback, f"failback to {first}", 600)
     for piece, secs in failback.items():
         timeline.mark(f"{piece.replace('_', ' ')} up on {first}", back_at + secs)
-    lab.cluster.wait(lambda: _placed_on(lab, first, group), 600, "failback placement")
+    lab.cluster.wait(lambda: all(lab.placement().get(r) == {first} for r in layout.moving),
+                     300, "failback placement")
     time.sleep(max(keepalive * 2, 20))
-    _standby(lab.cluster.node(first), other, "off")
     phases["failback"] = phase_losses(lab.pending_events())
+    phases["failback"]["actions"] = actions_since(lab.cluster.node(first), log_at)
     phases["quiesce"] = quiesce
     clients = lab.stop_traffic()
     timeline.mark("client traffic stopped")
@@ -430,7 +540,7 @@ def report(result: Result) -> str:
              "timeline (seconds from cluster start):", *result.timeline.lines(), "",
              "failover (seconds after the crash): " + ", ".join(
                  f"{k.replace('_', ' ')} {v}s" for k, v in result.failover.items()),
-             "failback (seconds after standby): " + ", ".join(
+             "failback (seconds after the rejoin, warm-up included): " + ", ".join(
                  f"{k.replace('_', ' ')} {v}s" for k, v in result.failback.items()),
              f"long-lived connections kept: {c.get('kept')}/{c.get('total')} "
              f"(longest stall {c.get('max_rtt')}s)",
@@ -446,6 +556,9 @@ def report(result: Result) -> str:
             continue
         lines.append(f"{phase}: {len(losses['broken'])} connections lost, new connections "
                      f"failed for {losses['new_conn_outage']}s at most")
+        if "actions" in losses:
+            lines.append(f"{phase}: agent actions on the taking-over director: "
+                         f"{', '.join(losses['actions']) or 'none'}")
     if c.get("broken"):
         lines.append("lost: " + ", ".join(f"{k} ({v})" for k, v in c["broken"].items()))
     return "\n".join(lines)
@@ -456,21 +569,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lvsocf.lab.failover",
                                      description="Run the failover scenario (inside the VM).")
     parser.add_argument("--cib", type=Path, required=True, help="seed CIB (build_cib on host)")
-    parser.add_argument("--group", default="", help="comma-separated resources moving together")
+    parser.add_argument("--real-servers", type=int, default=2)
+    parser.add_argument("--token", type=int, default=3000, help="corosync token (ms)")
     parser.add_argument("--json", type=Path, help="write the result here as JSON")
     parser.add_argument("--active", type=int, default=4)
     parser.add_argument("--idle", type=int, default=12)
     parser.add_argument("--keepalive", type=float, default=10.0)
     parser.add_argument("--settle", type=float, default=40.0)
-    parser.add_argument("--warmup", type=float, default=40.0)
+    parser.add_argument("--deb", type=Path,
+                        help="install this .deb (dpkg -i in the VM) and run its agents")
     opts = parser.parse_args(argv)
+    if opts.deb:
+        from lvsocf.lab import product
+        product.install_deb(opts.deb)
     cib = opts.cib.read_text()
-    group = tuple(g for g in opts.group.split(",") if g) or vip_group(cib)
     from lvsocf.lab.netns import unshare_net
     unshare_net()
-    result = run_scenario(cib, lambda m: print(m, flush=True), group=group,
+    result = run_scenario(cib, lambda m: print(m, flush=True), real_servers=opts.real_servers,
                           active=opts.active, idle=opts.idle, keepalive=opts.keepalive,
-                          settle=opts.settle, warmup=opts.warmup)
+                          settle=opts.settle, installed=bool(opts.deb), token_ms=opts.token)
     print(report(result), flush=True)
     if opts.json:
         opts.json.write_text(json.dumps({

@@ -1,160 +1,268 @@
-"""What Pacemaker's scheduler does with the examples (crm_simulate, no agent runs): the lvs
-resources and the Promoted sync instance stay together on one node, move together when that
-node goes away, stay where they are when it comes back, and a failed real server is
-recovered in place without touching the service."""
+"""What Pacemaker's scheduler does with the examples' hot-standby layout (crm_simulate, no
+agent runs): every director runs the whole table; the addresses (and the Promoted sync
+instance) are on one of them; a failover, a switchover and a failback move only those; a
+failed real server or a failed backup touches nothing else."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import datetime
+import shlex
 
 import pytest
-from examples_cib import (
-    AGENT_REALSERVER,
-    AGENT_SERVICE,
-    AGENT_SYNC,
-    Simulation,
-    parse_simulation,
-    summary,
-)
-from examples_tools import BUILT_IDS, BUILT_KEYS, cib_env, run
-
-# Promotion scores as ocf:lvsocf:IPVSSync sets them (lvsocf/agents/sync.py): 100 once the
-# backup daemon has warmed up, 1 before. node1 starts warm, the others are still warming;
-# the failback tests keep the survivor at 1 and bring node1 back warm (100): stickiness
-# alone must keep the service where it is.
-SCORE_WARM, SCORE_WARMING = 100, 1
-SCORES = {"node1": SCORE_WARM}
-OTHER_SCORE = SCORE_WARMING
-
-
-class Scenario:
-    """One loaded CIB and the simulation steps on copies of it."""
-
-    def __init__(self, built, key: tuple[str, str, int], tmp: Path) -> None:
-        self.cib = built.cibs[key]
-        self.offline = built.cib
-        self.tmp = tmp
-        sm = summary(self.cib)
-        self.primitives = sm["primitives"]
-        self.groups = sm["groups"]
-        self.lvs = [m for members in self.groups.values() for m in members]
-        children = [c["child"] for c in sm["clones"].values()
-                    if self.primitives[c["child"]]["agent"] == AGENT_SYNC]
-        self.sync = children[0] if children else None
-        self.nodes = [f"node{i}" for i in range(1, key[2] + 1)]
-
-    def score(self, cib: Path, node: str) -> None:
-        """Inject the promotion score of NODE (what the agent's probe would set)."""
-        if self.sync is None:
-            return
-        value = SCORES.get(node, OTHER_SCORE)
-        run(["crm_attribute", "-N", node, "-n", f"master-{self.sync}", "-l", "reboot",
-             "-v", str(value)], cib_env(cib))
-
-    def simulate(self, src: Path, name: str, *args: str) -> tuple[Simulation, Path]:
-        out = self.tmp / f"{name}.xml"
-        proc = run(["crm_simulate", "-x", str(src), "-S", "-O", str(out), "--output-as=xml",
-                    *args])
-        return parse_simulation(proc.stdout), out
-
-    def start(self) -> tuple[Simulation, Path]:
-        """All nodes online with their promotion scores, then the first transition."""
-        online = self.offline.online(self.cib, f"{self.tmp.name}-online")
-        src = self.tmp / "online.xml"
-        shutil.copyfile(online, src)
-        for node in self.nodes:
-            self.score(src, node)
-        return self.simulate(src, "started")
-
-    def together(self, sim: Simulation) -> str:
-        """The one node where every lvs resource runs (and the sync daemon is Promoted)."""
-        where = set()
-        for rsc in self.lvs:
-            placed = sim.placement.get(rsc, [])
-            assert len(placed) == 1 and placed[0][1] == "Started", f"{rsc}: {placed}"
-            where.add(placed[0][0])
-        assert len(where) == 1, f"lvs resources split over {where}"
-        (node,) = where
-        if self.sync is not None:
-            assert sim.nodes_of(self.sync, "Promoted") == {node}
-            assert sim.nodes_of(self.sync, "Unpromoted") == sim.online - {node}
-        return node
-
+from examples_cib import ordered_before, rule_summary
+from examples_sim import SCORE_WARM, SCORE_WARMING, Scenario
+from examples_tools import BUILT_IDS, BUILT_KEYS, EXAMPLES, SCENARIOS, cib_env, run
 
 # The crm CIBs only: the pcs ones are the same (test_crm_and_pcs_define_the_same).
 SIM_KEYS = [k for k in BUILT_KEYS if k[1] == "crm"]
+SIM_IDS = [i for k, i in zip(BUILT_KEYS, BUILT_IDS, strict=True) if k[1] == "crm"]
+WITH_SYNC = {s.name for s in SCENARIOS if "ocf:lvsocf:IPVSSync" in s.crm.read_text()}
+SYNC_KEYS = [k for k in SIM_KEYS if k[0] in WITH_SYNC]
 
 
-@pytest.fixture(params=SIM_KEYS, ids=[i for k, i in zip(BUILT_KEYS, BUILT_IDS, strict=True)
-                                      if k[1] == "crm"])
+def readme_commands(section: str, *starts: str) -> list[list[str]]:
+    """The commands of a section of crm-examples/README.md that begin with one of STARTS,
+    as argv lists (continuation lines joined, split as sh does)."""
+    text = (EXAMPLES / "README.md").read_text().split(section, 1)[1].split("\n#", 1)[0]
+    found, cur = [], ""
+    for line in text.splitlines():
+        cur += line.strip()
+        if cur.endswith("\\"):
+            cur = cur[:-1]
+            continue
+        if cur.startswith(starts):
+            found.append(shlex.split(cur, comments=True))
+        cur = ""
+    return found
+
+
+@pytest.fixture(params=SIM_KEYS, ids=SIM_IDS)
 def scenario(request, built, tmp_path) -> Scenario:
     return Scenario(built, request.param, tmp_path)
 
 
-def test_everything_starts_together(scenario):
+@pytest.fixture(params=SYNC_KEYS, ids=[i for k, i in zip(SIM_KEYS, SIM_IDS, strict=True)
+                                       if k in SYNC_KEYS])
+def sync_scenario(request, built, tmp_path) -> Scenario:
+    return Scenario(built, request.param, tmp_path)
+
+
+def _monitor(scenario: Scenario, rsc: str) -> int:
+    (interval,) = [i for name, i, _, _ in scenario.primitives[rsc]["ops"] if name == "monitor"]
+    return interval
+
+
+def _moved(scenario: Scenario, sim, old: str, new: str) -> None:
+    """The addresses and the Promoted role went from OLD to NEW, nothing else changed."""
+    lay = scenario.layout
+    for rsc in lay.addresses:
+        assert sorted(sim.changes(rsc)) == [("start", new), ("stop", old)], rsc
+    if scenario.sync is not None:
+        assert sorted(sim.changes(scenario.sync)) == [("demote", old), ("promote", new)]
+
+
+def test_every_director_runs_the_table(scenario):
     sim, _ = scenario.start()
-    node = scenario.together(sim)
+    node = scenario.active(sim)
     assert sim.online == set(scenario.nodes)
     if scenario.sync is not None:
-        assert node == "node1", "the service must follow the highest promotion score"
+        assert node == "node1", "the VIP must follow the highest promotion score"
+
+
+def test_cold_start_orders_every_table(scenario):
+    """Each director starts its service before that service's real servers; the active one
+    starts its addresses after its service (and after the promotion)."""
+    online = scenario.offline.online(scenario.cib, f"{scenario.tmp.name}-cold")
+    for node in scenario.nodes:
+        scenario.score(online, node, SCORE_WARM if node == "node1" else SCORE_WARMING)
+    sim, _ = scenario.simulate(online, "cold")
+    active = scenario.active(sim)
+    graph, _ = scenario.graph(online, "cold")
+    lay = scenario.layout
+    for rs, svc in lay.service_of.items():
+        for node in scenario.nodes:
+            assert ordered_before(graph, f"{svc}_start_0@{node}", f"{rs}_start_0@{node}")
+    for vip in lay.addresses:
+        for svc in lay.services:
+            if ordered_before(graph, f"{svc}_start_0@{active}", f"{vip}_start_0@{active}"):
+                break
+        else:
+            raise AssertionError(f"{vip} does not wait for a service")
+        if scenario.sync is not None:
+            assert ordered_before(graph, f"{scenario.sync}_promote_0@{active}",
+                                  f"{vip}_start_0@{active}")
 
 
 @pytest.mark.parametrize("event", ["down", "fail"])
-def test_failover_moves_everything_together_and_it_stays(scenario, event):
-    """The active node goes down cleanly (-d) or fails and is fenced (-f): everything
-    comes up together on another node; when the node returns (with its promotion score,
-    even the preferred one) nothing moves back."""
+def test_failover_moves_only_the_addresses_and_the_promoted_role(scenario, event):
+    """The active director goes down cleanly (-d) or fails and is fenced (-f): the survivor
+    promotes its sync instance and starts the addresses, in that order, and does nothing
+    else. When the director returns, it starts its share of the table (and its sync
+    backup) and takes nothing back, still warming up or warm."""
     sim, out = scenario.start()
-    active = scenario.together(sim)
+    active = scenario.active(sim)
     flag = {"down": "--node-down", "fail": "--node-fail"}[event]
+    graph, _ = scenario.graph(out, "failover", flag, active)
     sim, out = scenario.simulate(out, "failover", flag, active)
     assert active not in sim.online
     assert sim.fenced == ({active} if event == "fail" else set())
-    new = scenario.together(sim)
-    assert new != active
-
-    back = scenario.tmp / "back.xml"
-    run(["crm_simulate", "-x", str(out), "-u", active, "-O", str(back)])
-    scenario.score(back, active)
-    sim, _ = scenario.simulate(back, "failback")
-    assert active in sim.online
-    assert scenario.together(sim) == new
-    for rsc in scenario.lvs:
-        assert sim.changes(rsc) == [], f"{rsc} was touched when {active} came back"
+    new = scenario.active(sim)
+    lay = scenario.layout
+    done = {(rsc, op) for rsc, op, node in sim.actions
+            if node == new and op not in ("monitor", "cancel") and not rsc.startswith("fence-")}
+    want = {(rsc, "start") for rsc in lay.addresses}
     if scenario.sync is not None:
-        assert sim.changes(scenario.sync) == [("start", active)]
+        want.add((scenario.sync, "promote"))
+        for rsc in lay.addresses:
+            assert ordered_before(graph, f"{scenario.sync}_promote_0@{new}",
+                                  f"{rsc}_start_0@{new}")
+    assert done == want
+
+    back = scenario.rejoin(out, active, SCORE_WARMING)
+    sim, out = scenario.simulate(back, "rejoined")
+    assert scenario.active(sim) == new
+    for rsc in [*lay.table, *([scenario.sync] if scenario.sync else [])]:
+        assert sim.changes(rsc) == [("start", active)], rsc
+    scenario.untouched(sim, but=(*lay.table, scenario.sync))
+    scenario.score(out, active, SCORE_WARM)
+    sim, _ = scenario.simulate(out, "warm")
+    scenario.untouched(sim)
 
 
-def test_failed_real_server_is_recovered_in_place(scenario):
+@pytest.mark.parametrize("rc", [1, 7])
+def test_failed_real_server_touches_only_itself(scenario, rc):
+    """A real server's monitor fails (error, or not running) on the active director: that
+    instance is recovered in place, nothing else is touched."""
     sim, out = scenario.start()
-    active = scenario.together(sim)
-    members = next(iter(scenario.groups.values()))
-    agents = [scenario.primitives[m]["agent"] for m in members]
-    rs = members[agents.index(AGENT_REALSERVER)]
-    (interval,) = [i for name, i, _, _ in scenario.primitives[rs]["ops"] if name == "monitor"]
-    sim, _ = scenario.simulate(out, "rs-failed", "-i", f"{rs}_monitor_{interval}@{active}=1")
-    assert scenario.together(sim) == active
-    assert ("start", active) in sim.changes(rs), "the failed real server was not recovered"
-    for pid, p in scenario.primitives.items():
-        if p["agent"] in (AGENT_SERVICE, AGENT_SYNC):
-            assert sim.changes(pid) == [], f"{pid} was touched by a real server failure"
-    for m in members[:members.index(rs)]:
-        assert sim.changes(m) == [], f"{m} (before {rs} in the group) was restarted"
-    for other in [m for ms in scenario.groups.values() if ms is not members for m in ms]:
-        assert sim.changes(other) == [], f"{other} (another group) was restarted"
+    active = scenario.active(sim)
+    rs = next(iter(scenario.layout.real_servers))
+    sim, _ = scenario.simulate(out, "rs-failed",
+                               "-i", f"{rs}_monitor_{_monitor(scenario, rs)}@{active}={rc}")
+    assert scenario.active(sim) == active
+    assert sim.changes(rs) == [("stop", active), ("start", active)]
+    scenario.untouched(sim, but=(rs,))
 
 
-def test_moving_the_group_moves_the_promoted_sync_instance(scenario):
-    """`crm resource move GROUP NODE` / `pcs resource move GROUP NODE` (a location
-    constraint on the group, as crm_resource --move writes it): everything moves, the
-    Promoted sync instance and the other groups included."""
+def test_stopping_a_real_server_touches_only_it(scenario):
+    """`crm resource stop RS-clone` (pcs resource disable RS-clone): the real server leaves
+    every director, nothing else moves."""
     sim, out = scenario.start()
-    active = scenario.together(sim)
-    target = next(n for n in scenario.nodes if n != active)
-    gid = next(iter(scenario.groups))
-    run(["cibadmin", "-o", "constraints", "-C", "-X",
-         f'<rsc_location id="cli-prefer-{gid}" rsc="{gid}" node="{target}" '
-         'score="INFINITY"/>'], cib_env(out))
-    sim, _ = scenario.simulate(out, "moved")
-    assert scenario.together(sim) == target
+    active = scenario.active(sim)
+    rs = next(iter(scenario.layout.real_servers))
+    run(["crm", "resource", "stop", scenario.layout.real_servers[rs]], cib_env(out))
+    sim, _ = scenario.simulate(out, "rs-stopped")
+    assert sorted(sim.changes(rs)) == [("stop", n) for n in scenario.nodes]
+    scenario.untouched(sim, but=(rs,))
+    assert sim.nodes_of(scenario.layout.addresses[0]) == {active}
+
+
+def _fail_service(scenario: Scenario, src, node: str):
+    """The first service's monitor fails on NODE: that director unloads the service and
+    its real servers (migration-threshold=1). Returns the simulation, its CIB and those
+    resources."""
+    svc = next(iter(scenario.layout.services))
+    mine = (svc, *[rs for rs, s in scenario.layout.service_of.items() if s == svc])
+    sim, out = scenario.simulate(src, f"svc-failed-{node}",
+                                 "-i", f"{svc}_monitor_{_monitor(scenario, svc)}@{node}=7")
+    for rsc in mine:
+        assert sim.changes(rsc) == [("stop", node)], rsc
+    return sim, out, mine
+
+
+def test_failed_service_on_a_backup_touches_only_that_backup(scenario):
+    """A service fails on a backup director: that director unloads it, the VIP and
+    everything else stay; it loads them again once failure-timeout has passed."""
+    sim, out = scenario.start()
+    active = scenario.active(sim)
+    backup = scenario.other(active)
+    sim, out, mine = _fail_service(scenario, out, backup)
+    scenario.untouched(sim, but=mine)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)
+    sim, _ = scenario.simulate(out, "failure-expired", "-t", later.strftime("%Y-%m-%d %H:%M:%SZ"))
+    for rsc in mine:
+        assert sim.changes(rsc) == [("start", backup)], rsc
+    assert scenario.active(sim) == active
+
+
+def test_failed_service_on_the_active_director_switches_over(scenario):
+    """A service fails on the active director: instead of rebuilding the table under the
+    VIP, the addresses (and the Promoted role) move to the backup, whose table is warm;
+    the failed director unloads that service and its real servers."""
+    sim, out = scenario.start()
+    active = scenario.active(sim)
+    sim, _, mine = _fail_service(scenario, out, active)
+    _moved(scenario, sim, active, scenario.other(active))
+    scenario.untouched(sim, but=(*mine, *scenario.layout.addresses, scenario.sync))
+
+
+@pytest.mark.parametrize("how", ["vip", "promoted"])
+def test_moving_the_active_director(scenario, how):
+    """`crm resource move VIP NODE` (crm_resource --move; pcs resource move does the same),
+    or for the sync daemon `crm_resource --move --promoted -r CLONE -N NODE` (pcs resource
+    move CLONE NODE --promoted): the addresses and the Promoted role move, the tables stay."""
+    if how == "promoted" and scenario.sync is None:
+        how = "vip"     # no Promoted role to move: the VIP is the active director
+    sim, out = scenario.start()
+    active = scenario.active(sim)
+    target = scenario.other(active)
+    lay = scenario.layout
+    if how == "vip":
+        vip = lay.top[lay.addresses[-1]]
+        run(["crm", "resource", "move", vip, target], cib_env(out))
+    else:
+        run(["crm_resource", "--move", "--promoted", "-r", lay.sync_clone, "-N", target],
+            cib_env(out))
+    sim, _ = scenario.simulate(out, f"moved-{how}")
+    assert scenario.active(sim) == target
+    _moved(scenario, sim, active, target)
+    scenario.untouched(sim, but=(*lay.addresses, scenario.sync))
+
+
+def test_failback_after_warm_up_by_promotion_score(sync_scenario):
+    """The README's failback rule: node1 takes the Promoted role (and the VIP) back only
+    once its sync backup has warmed up (promotion score 100); until then, and without the
+    rule, stickiness keeps everything where it is. The rule reads the same from crm and
+    from pcs."""
+    scenario = sync_scenario
+    sync, clone = scenario.sync, scenario.layout.sync_clone
+    sim, out = scenario.start()
+    assert scenario.active(sim) == "node1"
+    sim, out = scenario.simulate(out, "failover", "--node-down", "node1")
+    new = scenario.active(sim)
+    sim, out = scenario.simulate(scenario.rejoin(out, "node1", SCORE_WARMING), "rejoined")
+
+    crm, pcs = readme_commands("### Failback after warm-up", "crm configure", "pcs constraint")
+    assert (crm[0], pcs[0]) == ("crm", "pcs") and (sync, clone) == ("sync", "ipvs-sync")
+    pcs_cib = scenario.path("pcs-rule")
+    pcs_cib.write_bytes(out.read_bytes())
+    run(crm, cib_env(out))
+    run(["pcs", "-f", str(pcs_cib), *pcs[1:]])
+    assert rule_summary(out) == rule_summary(pcs_cib) != {}
+
+    sim, out = scenario.simulate(out, "warming")
+    scenario.untouched(sim)
+    scenario.score(out, "node1", SCORE_WARM)
+    graph, _ = scenario.graph(out, "failback")
+    sim, _ = scenario.simulate(out, "failback")
+    assert scenario.active(sim) == "node1"
+    _moved(scenario, sim, new, "node1")
+    scenario.untouched(sim, but=(*scenario.layout.addresses, sync))
+    for rsc in scenario.layout.addresses:
+        assert ordered_before(graph, f"{sync}_demote_0@{new}", f"{sync}_promote_0@node1")
+        assert ordered_before(graph, f"{sync}_promote_0@node1", f"{rsc}_start_0@node1")
+
+
+def test_no_table_without_backup_only(built, tmp_path):
+    """Directors that are also real servers (3-dr-directors): a director whose sync daemon
+    cannot run (here: banned) unloads its table, since backup_only is not in force there;
+    the active director is not touched."""
+    scenario = Scenario(built, ("3-dr-directors", "crm", 2), tmp_path)
+    sim, out = scenario.start()
+    active = scenario.active(sim)
+    backup = scenario.other(active)
+    run(["crm_resource", "--ban", "-r", scenario.layout.sync_clone, "-N", backup],
+        cib_env(out))
+    sim, _ = scenario.simulate(out, "sync-banned")
+    for rsc in [scenario.sync, *scenario.layout.table]:
+        assert sim.changes(rsc) == [("stop", backup)], rsc
+    scenario.untouched(sim, but=(scenario.sync, *scenario.layout.table))

@@ -18,25 +18,6 @@ def rc(done: subprocess.CompletedProcess) -> int:
     return done.returncode
 
 
-@pytest.mark.parametrize("params", [
-    {"vip": "10.0.0.1", "port": 80},
-    {"vip": "10.0.0.1", "port": 53, "protocol": "udp", "ops": "true", "scheduler": "rr"},
-    {"fwmark": 7, "scheduler": "sh", "sched_flags": "sh-port", "persistent": 60,
-     "netmask": "255.255.255.0"},
-    {"vip": "2001:db8::1", "port": 443, "persistent": 300, "netmask": 64},
-    {"vip": "10.0.0.2", "port": 5060, "protocol": "sctp", "persistent": 30, "pe": "sip"},
-], ids=["tcp", "udp-ops", "fwmark", "ipv6", "sctp-sip"])
-def test_ocf_tester(ocf_agents, params):
-    argv = ["ocf-tester", "-n", "svc"]
-    for k, v in params.items():
-        argv += ["-o", f"{k}={v}"]
-    done = subprocess.run([*argv, "/usr/lib/ocf/resource.d/lvsocf/IPVSService"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "passed all tests" in done.stdout
-    assert saved() == set(), "ocf-tester's final stop must leave nothing behind"
-
-
 @pytest.mark.parametrize("params,rule", [
     (TCP, "-A -t 10.0.0.1:80 -s wlc"),
     ({**TCP, "scheduler": "mh", "sched_flags": "mh-fallback,mh-port"},

@@ -63,18 +63,6 @@ def vs(name: str) -> str:
     return " ".join(run(["sysctl", "-n", f"net.ipv4.vs.{name}"]).stdout.split())
 
 
-def test_ocf_tester(ocf_agents, iface, tmp_path):
-    """ocf-tester sets no promoted_max: the agent runs promote/demote all the same, and
-    setting a promotion score is skipped (it would fail outside a cluster anyway)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LVSOCF_STATE_DIR": str(tmp_path / "s")}
-    done = subprocess.run(["ocf-tester", "-n", "sync", "-o", "interface=sync0",
-                           "-o", "syncid=9", AGENT], env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "passed all tests" in done.stdout
-    assert daemons() == "", "ocf-tester's final stop must leave no daemon"
-
-
 def test_roles_scores_and_settings(sync, iface, cluster):
     env, log = cluster
     p = {**IFACE, "syncid": 5, "timeout_tcp": 100, "timeout_udp": 50, "warmup": 8}

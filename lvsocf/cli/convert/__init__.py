@@ -24,9 +24,12 @@ Convert an ldirectord configuration (ldirectord.cf) or the LVS part of a keepali
 into Pacemaker resources of the lvsocf agents (ocf:lvsocf:IPVSService, IPVSRealServer,
 IPVSSync) plus ocf:heartbeat:IPaddr2 for each VIP:
 
-  one group per VIP address: its services, each followed by its real servers, VIP last;
-  keepalived lvs_sync_daemon (or --sync-interface): an IPVSSync promotable clone, every
-  group colocated with the Promoted instance and ordered after the promotion.
+  hot standby: every service and every real server a clone, on every director, each real
+  server where its service runs and after it; one IPaddr2 per VIP address, not cloned,
+  where its services run and after them; keepalived lvs_sync_daemon (or
+  --sync-interface): an IPVSSync promotable clone, every VIP colocated with the Promoted
+  instance and ordered after the promotion, the Promoted instance only where the services
+  run. A failed service moves the VIP (migration-threshold=1, failure-timeout=10s).
 
 Whatever cannot be carried over is reported on stderr as FILE:LINE: warning: ... and
 repeated in the header of the output."""
@@ -130,8 +133,12 @@ def _header(filename: str, fmt: str, to: str, diags: Diagnostics) -> str:
         lines.append("# Load: crm configure load update THIS_FILE")
     else:
         lines.append("# Run: sh THIS_FILE  (edits a copy of the CIB, then pushes it once)")
+    lines.append("# Hot standby: every director loads every service and real server (clones); "
+                 "the VIPs move.")
     lines.append("# Directors that are also DR real servers: add lvs_support=true to the "
-                 "IPaddr2 VIPs.")
+                 "IPaddr2 VIPs and a sync")
+    lines.append("# daemon, whose backup_only stops the loop, ordered before the services "
+                 "(crm-examples/3-dr-directors).")
     warnings = diags.format_warnings()
     if warnings:
         lines.append(f"# {len(warnings)} warning(s), things not carried over:")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .diag import Diagnostics
-from .plan import Params, Plan, Primitive
+from .plan import Clone, Params, Plan, Primitive
 
 _SAFE = re.compile(r"[A-Za-z0-9_./:@%+,-]+")
 _WIDTH = 96
@@ -43,6 +43,7 @@ def _primitive(prim: Primitive, diags: Diagnostics) -> list[str]:
             diags.warn(None, f"{prim.id}: {key} contains non-ASCII or control characters, which "
                              "crmsh may alter: check it after loading")
     sections = [_wrap("\tparams", _pairs(prim.params))] if prim.params else []
+    sections += [_wrap("\tmeta", _pairs(prim.meta))] if prim.meta else []
     sections += [_wrap("\top monitor", _pairs(op)) for op in prim.ops]
     for section in sections[:-1]:
         section[-1] += " \\"
@@ -50,28 +51,41 @@ def _primitive(prim: Primitive, diags: Diagnostics) -> list[str]:
     return out + [line for section in sections for line in section]
 
 
+def _clone(clone: Clone, diags: Diagnostics) -> list[str]:
+    out = _primitive(clone.primitive, diags)
+    head = f"clone {clone.id} {clone.primitive.id}"
+    if not clone.meta:
+        return [*out, head]
+    return [*out, head + " \\", *_wrap("\tmeta", _pairs(clone.meta))]
+
+
+def _role(rsc: str, role: str) -> str:
+    return f"{rsc}:{role}" if role else rsc
+
+
 def render(plan: Plan, diags: Diagnostics) -> str:
     """The configuration commands (the caller adds the comment header)."""
     out: list[str] = []
-    for group in plan.groups:
+    for table in plan.tables:
         if out:
             out.append("")
-        for prim in group.members:
-            out.extend(_primitive(prim, diags))
-        out.extend(_wrap(f"group {group.id}", [m.id for m in group.members], "\t"))
-    if plan.clone is not None:
-        clone = plan.clone
+        for clone in table.clones:
+            out.extend(_clone(clone, diags))
+        if table.vip is not None:
+            out.extend(_primitive(table.vip, diags))
+    if plan.sync is not None:
         if out:
             out.append("")
-        out.extend(_primitive(clone.primitive, diags))
-        out.append(f"clone {clone.id} {clone.primitive.id} \\")
-        out.extend(_wrap("\tmeta", _pairs(clone.meta)))
+        out.extend(_clone(plan.sync, diags))
     if plan.colocations or plan.orders:
         out.append("")
     for col in plan.colocations:
         score = "inf" if col.score == "INFINITY" else col.score
-        out.append(f"colocation {col.id} {score}: {col.rsc} {col.with_rsc}:{col.with_role}")
+        out.extend(_wrap(f"colocation {col.id} {score}:",
+                         [_role(col.rsc, col.rsc_role), _role(col.with_rsc, col.with_role)],
+                         "\t"))
     for order in plan.orders:
-        out.append(f"order {order.id} {order.kind}: {order.first}:{order.first_action} "
-                   f"{order.then}:{order.then_action}")
+        out.extend(_wrap(f"order {order.id} {order.kind}:",
+                         [f"{order.first}:{order.first_action}",
+                          f"{order.then}:{order.then_action}"], "\t"))
     return "\n".join(out) + "\n"

@@ -27,6 +27,17 @@ SYNC_CLONE_META = [
     ("promoted-node-max", "1"),
     ("clone-node-max", "1"),
 ]
+# hot standby (crm-examples/README.md): the table is cloned on every director. A service
+# clone is interleaved (per-director orders after it); a failed service moves the VIP to a
+# warm backup instead of restarting under it, and is loaded again after failure-timeout.
+SERVICE_CLONE_META = [("interleave", "true")]
+SERVICE_META = [("migration-threshold", "1"), ("failure-timeout", "10s")]
+# real-server clones: not interleaved, ordered after their service with kind Optional (a
+# Mandatory interleaved order per real server makes the scheduler quadratic in the table)
+REAL_CLONE_META: list[tuple[str, str]] = []
+REAL_ORDER_KIND = "Optional"
+# a real server's resource stops only when an operator stops it or its director leaves
+REAL_LAYOUT_PARAMS = {"drain_timeout": "0"}
 
 # parameter order in the generated resources (anything else is appended, sorted)
 SERVICE_PARAM_ORDER = [
@@ -39,7 +50,7 @@ REAL_PARAM_ORDER = [
     "check_interval", "check_timeout", "rise", "fall", "http_method", "request",
     "virtualhost", "status_codes", "receive", "tls_verify", "ca_file", "reuse_connection",
     "udp_payload", "udp_expect", "dns_query", "dns_type", "external_command",
-    "failure_action",
+    "failure_action", "drain_timeout",
 ]
 SYNC_PARAM_ORDER = [
     "interface", "syncid", "mcast_group", "mcast_port", "mcast_ttl", "maxlen",

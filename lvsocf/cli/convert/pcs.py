@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from .plan import Params, Plan, Primitive
+from .plan import Clone, Params, Plan, Primitive
 
 CIB_VAR = '"$cib"'
 PROLOGUE = [
@@ -33,26 +33,37 @@ def _create(prim: Primitive, tail: list[str]) -> list[str]:
     words = ["resource", "create", shlex.quote(prim.id), prim.agent, *_kv(prim.params)]
     for op in prim.ops:
         words += ["op", "monitor", *_kv(op)]
+    if prim.meta:
+        words += ["meta", *_kv(prim.meta)]
     return [f"# {c}" for c in prim.comments] + [_pcs(*words, *tail)]
+
+
+def _clone(clone: Clone) -> list[str]:
+    if ("promotable", "true") in clone.meta:
+        meta = [(k, v) for k, v in clone.meta if k != "promotable"]
+        return _create(clone.primitive, ["promotable", shlex.quote(clone.id), *_kv(meta)])
+    return _create(clone.primitive, ["clone", shlex.quote(clone.id), *_kv(clone.meta)])
 
 
 def render(plan: Plan) -> str:
     """The script body (the caller puts the shebang and the comment header first)."""
     out = list(PROLOGUE)
-    for group in plan.groups:
+    for table in plan.tables:
         out.append("")
-        for prim in group.members:
-            out.extend(_create(prim, ["--group", shlex.quote(group.id)]))
-    if plan.clone is not None:
-        meta = [(k, v) for k, v in plan.clone.meta if k != "promotable"]
+        for clone in table.clones:
+            out.extend(_clone(clone))
+        if table.vip is not None:
+            out.extend(_create(table.vip, []))
+    if plan.sync is not None:
         out.append("")
-        out.extend(_create(plan.clone.primitive, ["promotable", *_kv(meta)]))
+        out.extend(_clone(plan.sync))
     if plan.colocations or plan.orders:
         out.append("")
     for col in plan.colocations:
-        out.append(_pcs("constraint", "colocation", "add", shlex.quote(col.rsc), "with",
-                        col.with_role, shlex.quote(col.with_rsc), col.score,
-                        shlex.quote(f"id={col.id}")))
+        out.append(_pcs("constraint", "colocation", "add",
+                        *([col.rsc_role] if col.rsc_role else []), shlex.quote(col.rsc), "with",
+                        *([col.with_role] if col.with_role else []), shlex.quote(col.with_rsc),
+                        col.score, shlex.quote(f"id={col.id}")))
     for order in plan.orders:
         out.append(_pcs("constraint", "order", order.first_action, shlex.quote(order.first),
                         "then", order.then_action, shlex.quote(order.then),

@@ -1,10 +1,14 @@
-"""Model -> cluster plan: resource names, groups and constraints (DESIGN.md).
+"""Model -> cluster plan: resource names, clones and constraints (the hot-standby layout of
+crm-examples/README.md and DESIGN.md).
 
-One group per VIP address (or per fwmark service): its IPVS services, each followed by its
-real servers, and the IPaddr2 VIP last -- the service must exist before the VIP arrives and a
-group stops in reverse. Services sharing one address share the group, because one address must
-be one IPaddr2 resource. With a sync daemon: an IPVSSync promotable clone, every group
-colocated with its Promoted instance and started after the promotion.
+Every IPVS service and every real server is a clone, so every director keeps the whole
+table loaded and health-checked; each real server runs where its service runs and starts
+after it. One IPaddr2 per VIP address (services sharing an address share it, because two
+IPaddr2 resources for one address would remove each other's address on stop), not cloned,
+colocated with and ordered after each of its services. With a sync daemon: an IPVSSync
+promotable clone, every VIP colocated with its Promoted instance and started after the
+promotion, and the Promoted instance only where every service runs. Without one, the VIP
+alone marks the active director.
 
 Names are derived from addresses, deterministic, valid XML IDs, and made unique with -2, -3...
 """
@@ -24,7 +28,12 @@ from .mapping import (
     CHECK_PARAMS_BY_TYPE,
     OP_MONITOR,
     OPS_SYNC,
+    REAL_CLONE_META,
+    REAL_LAYOUT_PARAMS,
+    REAL_ORDER_KIND,
     REAL_PARAM_ORDER,
+    SERVICE_CLONE_META,
+    SERVICE_META,
     SERVICE_PARAM_ORDER,
     SYNC_CLONE_META,
     SYNC_PARAM_ORDER,
@@ -42,12 +51,7 @@ class Primitive:
     params: Params
     ops: list[Params]
     comments: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Group:
-    id: str
-    members: list[Primitive]
+    meta: Params = field(default_factory=list)
 
 
 @dataclass
@@ -62,8 +66,9 @@ class Colocation:
     id: str
     rsc: str
     with_rsc: str
-    with_role: str = "Promoted"
+    with_role: str = ""
     score: str = "INFINITY"
+    rsc_role: str = ""
 
 
 @dataclass
@@ -77,9 +82,17 @@ class Order:
 
 
 @dataclass
+class Table:
+    """The resources of one VIP address (or one fwmark service): each service's clone
+    followed by its real servers' clones, and the VIP (None for fwmark services)."""
+    clones: list[Clone]
+    vip: Primitive | None
+
+
+@dataclass
 class Plan:
-    groups: list[Group] = field(default_factory=list)
-    clone: Clone | None = None
+    tables: list[Table] = field(default_factory=list)
+    sync: Clone | None = None
     colocations: list[Colocation] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
 
@@ -120,7 +133,7 @@ def _service_base(svc: VirtualService) -> str:
     return f"{svc.protocol}-{token(svc.address or '')}-{svc.port}"
 
 
-def _group_key(svc: VirtualService) -> tuple[str, str]:
+def _table_key(svc: VirtualService) -> tuple[str, str]:
     if svc.fwmark is not None:
         return ("fwmark", _service_base(svc))
     return ("vip", svc.address or "")
@@ -130,6 +143,7 @@ def _real_params(svc: VirtualService, rs: RealServer) -> dict[str, str]:
     params = dict(svc.identity())
     params["rip"] = rs.address
     params.update(rs.params)
+    params.update(REAL_LAYOUT_PARAMS)
     allowed = CHECK_PARAMS_BY_TYPE.get(params.get("check_type", "tcp"), set())
     return {k: v for k, v in params.items() if k not in CHECK_ONLY_PARAMS or k in allowed}
 
@@ -138,46 +152,66 @@ def build_plan(config: Config, diags: Diagnostics, options: PlanOptions | None =
     opts = options or PlanOptions()
     names = _Names(opts.prefix)
     plan = Plan()
-    groups: dict[tuple[str, str], list[VirtualService]] = {}
+    tables: dict[tuple[str, str], list[VirtualService]] = {}
     for svc in config.services:
-        groups.setdefault(_group_key(svc), []).append(svc)
-    for (kind, key), services in groups.items():
-        members: list[Primitive] = []
-        for svc in services:
+        tables.setdefault(_table_key(svc), []).append(svc)
+    services: list[Clone] = []        # every service clone, for the sync constraints
+    for (kind, key), members in tables.items():
+        table = Table([], None)
+        for svc in members:
             base = _service_base(svc)
-            members.append(Primitive(names.unique(base), AGENT_SERVICE,
-                                     ordered({**svc.identity(), **svc.params},
-                                             SERVICE_PARAM_ORDER),
-                                     [OP_MONITOR], list(svc.comments)))
+            prim = Primitive(names.unique(base), AGENT_SERVICE,
+                             ordered({**svc.identity(), **svc.params}, SERVICE_PARAM_ORDER),
+                             [OP_MONITOR], list(svc.comments), list(SERVICE_META))
+            service = _clone(names, prim, SERVICE_CLONE_META)
+            table.clones.append(service)
+            services.append(service)
             for rs in svc.reals:
                 suffix = token(rs.address)
                 if rs.port is not None and rs.port != svc.port:
                     suffix += f"-{rs.port}"
-                members.append(Primitive(names.unique(f"{base}-rs-{suffix}"), AGENT_REAL,
-                                         ordered(_real_params(svc, rs), REAL_PARAM_ORDER),
-                                         [OP_MONITOR]))
+                real = _clone(names, Primitive(names.unique(f"{base}-rs-{suffix}"), AGENT_REAL,
+                                               ordered(_real_params(svc, rs), REAL_PARAM_ORDER),
+                                               [OP_MONITOR]), REAL_CLONE_META)
+                table.clones.append(real)
+                _after(plan, names, real, service, REAL_ORDER_KIND)
         if kind == "vip":
-            members.append(_vip(names, services, opts, diags))
-            group_id = names.unique(f"lvs-{token(key)}")
+            table.vip = _vip(names, members, opts, diags)
+            for clone in table.clones:
+                if clone.primitive.agent == AGENT_SERVICE:
+                    _after(plan, names, table.vip, clone, "Mandatory")
         else:
-            group_id = names.unique(f"lvs-{key}")
-            diags.warn(services[0].line, f"fwmark service {key}: its VIP address(es) are not in "
-                                         "the source; add IPaddr2 resources at the end of group "
-                                         f"{group_id}")
-        plan.groups.append(Group(group_id, members))
+            diags.warn(members[0].line, f"fwmark service {key}: its VIP address(es) are not in "
+                                        "the source; add IPaddr2 resources colocated with "
+                                        f"clone {table.clones[0].id} and ordered after it "
+                                        "(with a sync daemon: and with its Promoted instance, "
+                                        "after the promotion)")
+        plan.tables.append(table)
     sync = opts.sync or config.sync
     if sync is not None:
         prim = Primitive(names.unique("ipvs-sync"), AGENT_SYNC,
                          ordered(sync.params, SYNC_PARAM_ORDER), list(OPS_SYNC))
-        plan.clone = Clone(names.unique(f"{prim.id[len(opts.prefix):]}-clone"), prim,
-                           list(SYNC_CLONE_META))
-        for group in plan.groups:
-            short = group.id[len(opts.prefix):]
-            plan.colocations.append(Colocation(names.unique(f"col-{short}-with-sync"), group.id,
-                                               plan.clone.id))
-            plan.orders.append(Order(names.unique(f"ord-sync-then-{short}"), plan.clone.id,
-                                     "promote", group.id, "start"))
+        plan.sync = _clone(names, prim, SYNC_CLONE_META)
+        for service in services:
+            plan.colocations.append(Colocation(
+                names.unique(f"col-sync-with-{_short(opts, service.primitive.id)}"),
+                plan.sync.id, service.id, rsc_role="Promoted"))
+        for table in plan.tables:
+            if table.vip is not None:
+                short = _short(opts, table.vip.id)
+                plan.colocations.append(Colocation(names.unique(f"col-{short}-with-sync"),
+                                                   table.vip.id, plan.sync.id, "Promoted"))
+                plan.orders.append(Order(names.unique(f"ord-sync-then-{short}"), plan.sync.id,
+                                         "promote", table.vip.id, "start"))
     return plan
+
+
+def _short(opts: PlanOptions, name: str) -> str:
+    return name[len(opts.prefix):]
+
+
+def _clone(names: _Names, prim: Primitive, meta: Params) -> Clone:
+    return Clone(names.unique(f"{prim.id[len(names.prefix):]}-clone"), prim, list(meta))
 
 
 def _vip(names: _Names, services: list[VirtualService], opts: PlanOptions,
@@ -198,3 +232,20 @@ def _vip(names: _Names, services: list[VirtualService], opts: PlanOptions,
         params["nic"] = nic
     return Primitive(names.unique(f"vip-{token(address)}"), AGENT_VIP,
                      ordered(params, ["ip", "cidr_netmask", "nic"]), [OP_MONITOR])
+
+
+def _after(plan: Plan, names: _Names, dependent: Clone | Primitive, primary: Clone,
+           kind: str) -> None:
+    """DEPENDENT only where PRIMARY runs, started after it. Ids: col-/ord-DEPENDENT for a
+    real server (its id names its service), col-DEPENDENT-with-PRIMARY and
+    ord-PRIMARY-then-DEPENDENT for a VIP."""
+    dep = dependent.primitive.id if isinstance(dependent, Clone) else dependent.id
+    dep_short = dep[len(names.prefix):]
+    first_short = primary.primitive.id[len(names.prefix):]
+    if isinstance(dependent, Clone):
+        col, order = f"col-{dep_short}", f"ord-{dep_short}"
+    else:
+        col, order = f"col-{dep_short}-with-{first_short}", f"ord-{first_short}-then-{dep_short}"
+    plan.colocations.append(Colocation(names.unique(col), dependent.id, primary.id))
+    plan.orders.append(Order(names.unique(order), primary.id, "start", dependent.id, "start",
+                             kind))

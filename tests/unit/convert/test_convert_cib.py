@@ -1,8 +1,11 @@
 """Generated crm and pcs configurations loaded into a real offline CIB, checked with
-crm_verify and compared, resource by resource, with the conversion plan."""
+crm_verify and compared, resource by resource, with the conversion plan; crm_simulate runs
+one as a hot standby."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,7 +13,13 @@ import pytest
 from lxml import etree
 
 from lvsocf.cli.convert import convert
-from lvsocf.cli.convert.mapping import AGENT_SERVICE, AGENT_VIP, SYNC_CLONE_META
+from lvsocf.cli.convert.mapping import (
+    AGENT_REAL,
+    AGENT_SERVICE,
+    AGENT_VIP,
+    SERVICE_META,
+    SYNC_CLONE_META,
+)
 from lvsocf.cli.convert.model import SyncDaemon
 from lvsocf.cli.convert.plan import Plan, PlanOptions
 
@@ -27,8 +36,9 @@ def cib_summary(cib: Path) -> dict:
                   for nv in p.findall("instance_attributes/nvpair")}
         monitors = sorted((op.get("interval"), op.get("role") or "")
                           for op in p.findall("operations/op") if op.get("name") == "monitor")
+        meta = {nv.get("name"): nv.get("value") for nv in p.findall("meta_attributes/nvpair")}
         prims[p.get("id")] = (f"{p.get('class')}:{p.get('provider')}:{p.get('type')}", params,
-                              monitors)
+                              monitors, meta)
     groups = {g.get("id"): [p.get("id") for p in g.findall("primitive")]
               for g in res.findall("group")}
     clones = {c.get("id"): (c.find("primitive").get("id"),
@@ -36,8 +46,8 @@ def cib_summary(cib: Path) -> dict:
                              for nv in c.findall("meta_attributes/nvpair")})
               for c in res.findall("clone")}
     cons = root.find("configuration/constraints")
-    colocations = {c.get("id"): (c.get("rsc"), c.get("with-rsc"), c.get("with-rsc-role"),
-                                 c.get("score"))
+    colocations = {c.get("id"): (c.get("rsc"), _role(c.get("rsc-role")), c.get("with-rsc"),
+                                 _role(c.get("with-rsc-role")), c.get("score"))
                    for c in cons.findall("rsc_colocation")}
     orders = {o.get("id"): (o.get("first"), o.get("first-action"), o.get("then"),
                             o.get("then-action"), o.get("kind") or "Mandatory")
@@ -46,24 +56,27 @@ def cib_summary(cib: Path) -> dict:
             "colocations": colocations, "orders": orders}
 
 
+def _role(role: str | None) -> str:
+    """A constraint role; "Started" (pcs writes it) means the same as none (crmsh)."""
+    return "" if role in (None, "Started") else role
+
+
 def expected_summary(plan: Plan) -> dict:
-    prims, groups = {}, {}
+    prims, clones = {}, {}
 
     def add(p) -> None:
         monitors = sorted((dict(op)["interval"], dict(op).get("role", "")) for op in p.ops)
-        prims[p.id] = (p.agent, dict(p.params), monitors)
+        prims[p.id] = (p.agent, dict(p.params), monitors, dict(p.meta))
 
-    for group in plan.groups:
-        groups[group.id] = [m.id for m in group.members]
-        for member in group.members:
-            add(member)
-    clones = {}
-    if plan.clone is not None:
-        add(plan.clone.primitive)
-        clones[plan.clone.id] = (plan.clone.primitive.id, dict(plan.clone.meta))
+    for clone in [c for t in plan.tables for c in t.clones] + [plan.sync] * bool(plan.sync):
+        add(clone.primitive)
+        clones[clone.id] = (clone.primitive.id, dict(clone.meta))
+    for table in plan.tables:
+        if table.vip is not None:
+            add(table.vip)
     return {
-        "primitives": prims, "groups": groups, "clones": clones,
-        "colocations": {c.id: (c.rsc, c.with_rsc, c.with_role, c.score)
+        "primitives": prims, "groups": {}, "clones": clones,
+        "colocations": {c.id: (c.rsc, c.rsc_role, c.with_rsc, c.with_role, c.score)
                         for c in plan.colocations},
         "orders": {o.id: (o.first, o.first_action, o.then, o.then_action, o.kind)
                    for o in plan.orders},
@@ -77,12 +90,13 @@ def assert_matches_plan(cib: Path, plans: list[Plan]) -> dict:
         for key, value in expected_summary(plan).items():
             want[key].update(value)
     assert got == want
-    for plan in plans:  # DESIGN.md: service and real servers first, VIP last
-        for group in plan.groups:
-            agents = [got["primitives"][m][0] for m in got["groups"][group.id]]
-            assert agents[0] == AGENT_SERVICE
-            if AGENT_VIP in agents:
-                assert agents.index(AGENT_VIP) == len(agents) - 1
+    # hot standby: every service and real server cloned, the VIPs not, no groups
+    cloned = {child for child, _ in got["clones"].values()}
+    for pid, (agent, _, _, meta) in got["primitives"].items():
+        assert (pid in cloned) == (agent != AGENT_VIP), pid
+        if agent == AGENT_SERVICE:
+            assert meta == dict(SERVICE_META)
+    assert not got["groups"]
     return got
 
 
@@ -102,10 +116,10 @@ def test_crm_load_hand_written(name, data, cib, convert):
     got = assert_matches_plan(db, [plan])
     if name == "ka_full.conf":
         assert got["clones"]["ipvs-sync-clone"][1] == dict(SYNC_CLONE_META)
-        assert got["colocations"]["col-lvs-10.1.0.10-with-sync"] == (
-            "lvs-10.1.0.10", "ipvs-sync-clone", "Promoted", "INFINITY")
-        assert got["orders"]["ord-sync-then-lvs-10.1.0.10"] == (
-            "ipvs-sync-clone", "promote", "lvs-10.1.0.10", "start", "Mandatory")
+        assert got["colocations"]["col-vip-10.1.0.10-with-sync"] == (
+            "vip-10.1.0.10", "", "ipvs-sync-clone", "Promoted", "INFINITY")
+        assert got["orders"]["ord-sync-then-vip-10.1.0.10"] == (
+            "ipvs-sync-clone", "promote", "vip-10.1.0.10", "start", "Mandatory")
     if name == "quoting.cf":
         params = got["primitives"]["tcp-192.0.2.10-80-rs-198.51.100.1"][1]
         assert params["receive"] == TRICKY
@@ -131,11 +145,12 @@ def test_crm_load_debian_samples(samples, cib, convert, tmp_path):
     cib.verify(db)
     got = assert_matches_plan(db, plans)
     # the samples with a virtual_server (or ldirectord virtual=) produced services
-    assert sum(1 for a, _, _ in got["primitives"].values() if a == AGENT_SERVICE) >= 15
+    assert sum(1 for a, *_ in got["primitives"].values() if a == AGENT_SERVICE) >= 15
+    assert sum(1 for a, *_ in got["primitives"].values() if a == AGENT_REAL) >= 15
     syncd = [p for n, p in zip(sorted(samples), plans, strict=True)
              if n == "keepalived.conf.vrrp.lvs_syncd"]
     if syncd:
-        assert syncd[0].clone is not None and syncd[0].orders and syncd[0].colocations
+        assert syncd[0].sync is not None and syncd[0].orders and syncd[0].colocations
 
 
 PCS_CASES = [
@@ -169,5 +184,50 @@ def test_pcs_commands_build_the_same_cib(samples, data, cib, convert):
             assert params["receive"] == TRICKY
             assert params["request"] == "/st atus?a=b&c=d"
             assert got["clones"]["ipvs-sync-clone"][1] == dict(SYNC_CLONE_META)
-            assert got["orders"]["ord-sync-then-lvs-192.0.2.10"] == (
-                "ipvs-sync-clone", "promote", "lvs-192.0.2.10", "start", "Mandatory")
+            assert got["orders"]["ord-sync-then-vip-192.0.2.10"] == (
+                "ipvs-sync-clone", "promote", "vip-192.0.2.10", "start", "Mandatory")
+            rs = "tcp-192.0.2.10-80-rs-198.51.100.1"
+            assert got["orders"][f"ord-{rs}"] == (
+                "tcp-192.0.2.10-80-clone", "start", f"{rs}-clone", "start", "Optional")
+
+
+def _simulate(src: Path, out: Path, *args: str) -> etree._Element:
+    proc = subprocess.run(["crm_simulate", "-x", str(src), "-S", "-O", str(out),
+                           "--output-as=xml", *args], capture_output=True, text=True,
+                          timeout=120, check=True)
+    return etree.fromstring(proc.stdout.encode())
+
+
+def test_crm_output_is_a_hot_standby(data, cib, convert, tmp_path):
+    """crm_simulate with the converted keepalived.conf (sync daemon, several VIPs): every
+    director runs every service and real server, the VIPs are with the Promoted sync
+    instance, and a failover only promotes and starts the VIPs on the survivor."""
+    rc, _, _ = convert(data["ka_full.conf"], "--to", "crm")
+    assert rc == 0
+    db = cib.new()
+    cib.crm_load(db, data["ka_full.conf"].parent / "ka_full.conf.out")
+    _, plan = plan_of(data["ka_full.conf"], "crm")
+    online = tmp_path / "online.xml"
+    subprocess.run(["crm_simulate", "-x", str(db), "-q", "true", "-u", "node1", "-u", "node2",
+                    "-O", str(online)], capture_output=True, timeout=120, check=True)
+    for node, score in (("node1", "100"), ("node2", "1")):
+        subprocess.run(["crm_attribute", "-N", node, "-n", f"master-{plan.sync.primitive.id}",
+                        "-l", "reboot", "-v", score], env={**os.environ, "CIB_file": str(online)},
+                       capture_output=True, timeout=60, check=True)
+    started = tmp_path / "started.xml"
+    status = _simulate(online, started).find("revised_cluster_status")
+    placed: dict[str, set] = {}
+    for res in status.iter("resource"):
+        placed.setdefault(res.get("id"), set()).update(
+            (n.get("name"), res.get("role")) for n in res.findall("node"))
+    vips = [t.vip.id for t in plan.tables if t.vip]
+    assert len(vips) >= 2
+    for table in plan.tables:
+        for clone in table.clones:
+            assert placed[clone.primitive.id] == {("node1", "Started"), ("node2", "Started")}
+    assert all(placed[v] == {("node1", "Started")} for v in vips)
+    assert placed[plan.sync.primitive.id] == {("node1", "Promoted"), ("node2", "Unpromoted")}
+    result = _simulate(started, tmp_path / "failover.xml", "--node-down", "node1")
+    done = {(a.get("resource"), a.get("op")) for a in result.find("transition").iter("rsc_action")
+            if a.get("op") not in ("monitor", "cancel")}
+    assert done == {(plan.sync.primitive.id, "promote"), *((v, "start") for v in vips)}

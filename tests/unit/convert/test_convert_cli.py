@@ -108,15 +108,19 @@ def test_prefix_sync_and_netmask_options(tmp_path, capsys):
             "--syncid", "12", "--cidr-netmask", "24"]
     assert run(argv) == 0
     out, err = capsys.readouterr()
+    out = out.replace(" \\\n\t", " ")      # crm continuation lines joined
     assert "cidr_netmask not known" not in err
     assert "params ip=192.0.2.1 cidr_netmask=24" in out
     assert "primitive site1-ipvs-sync ocf:lvsocf:IPVSSync" in out
     assert "params interface=eth9 syncid=12" in out
     assert "clone site1-ipvs-sync-clone site1-ipvs-sync" in out
-    assert ("colocation site1-col-lvs-192.0.2.1-with-sync inf: site1-lvs-192.0.2.1 "
+    assert "clone site1-tcp-192.0.2.1-80-clone site1-tcp-192.0.2.1-80" in out
+    assert ("colocation site1-col-vip-192.0.2.1-with-sync inf: site1-vip-192.0.2.1 "
             "site1-ipvs-sync-clone:Promoted") in out
-    assert ("order site1-ord-sync-then-lvs-192.0.2.1 Mandatory: site1-ipvs-sync-clone:promote "
-            "site1-lvs-192.0.2.1:start") in out
+    assert ("order site1-ord-sync-then-vip-192.0.2.1 Mandatory: site1-ipvs-sync-clone:promote "
+            "site1-vip-192.0.2.1:start") in out
+    assert ("colocation site1-col-sync-with-tcp-192.0.2.1-80 inf: "
+            "site1-ipvs-sync-clone:Promoted site1-tcp-192.0.2.1-80-clone") in out
     ids = re.findall(r"^(?:primitive|group|clone|colocation|order) (\S+)", out, re.M)
     assert ids and all(i.startswith("site1-") and XML_ID.fullmatch(i) for i in ids)
     assert len(ids) == len(set(ids))
@@ -152,4 +156,4 @@ def test_pcs_values_are_shell_quoted(tmp_path, capsys):
     lines = [ln for ln in out.splitlines() if "IPVSRealServer" in ln]
     argv = shlex.split(lines[0])
     assert "receive=it's $(rm -rf /) `x` \\\"q\\\"" in argv
-    assert argv[-2:] == ["--group", "lvs-192.0.2.1"]
+    assert argv[-2:] == ["clone", "tcp-192.0.2.1-80-rs-198.51.100.1-clone"]

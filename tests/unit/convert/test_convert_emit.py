@@ -1,4 +1,4 @@
-"""Plan and emitters: names, group layout, crm quoting and line wrapping, pcs commands."""
+"""Plan and emitters: names, hot-standby layout, crm quoting and line wrapping, pcs commands."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from lvsocf.cli.convert import crm, pcs
 from lvsocf.cli.convert.diag import Diagnostics
-from lvsocf.cli.convert.mapping import AGENT_REAL, AGENT_SERVICE, AGENT_VIP
+from lvsocf.cli.convert.mapping import AGENT_REAL, AGENT_SERVICE
 from lvsocf.cli.convert.model import Config, RealServer, SyncDaemon, VirtualService
 from lvsocf.cli.convert.plan import PlanOptions, build_plan, token
 
@@ -26,22 +26,46 @@ def service(address: str, port: int, protocol: str = "tcp", reals: int = 1) -> V
 
 
 def all_ids(plan) -> list[str]:
-    ids = [g.id for g in plan.groups] + [m.id for g in plan.groups for m in g.members]
-    if plan.clone:
-        ids += [plan.clone.id, plan.clone.primitive.id]
+    clones = [c for t in plan.tables for c in t.clones] + ([plan.sync] if plan.sync else [])
+    ids = [i for c in clones for i in (c.id, c.primitive.id)]
+    ids += [t.vip.id for t in plan.tables if t.vip]
     return ids + [c.id for c in plan.colocations] + [o.id for o in plan.orders]
 
 
-def test_one_group_per_vip_and_vip_last():
+def constraints(plan) -> tuple[set, set]:
+    return ({(c.rsc, c.rsc_role, c.with_rsc, c.with_role) for c in plan.colocations},
+            {(o.first, o.first_action, o.then, o.then_action, o.kind) for o in plan.orders})
+
+
+def test_hot_standby_table_per_vip_address():
+    """Every service and real server a clone; one VIP per address, not cloned, where each
+    of its services runs and after it; each real server where its service runs, after it
+    (Optional); no sync daemon: no Promoted constraints."""
     config = Config("keepalived", [service("192.0.2.1", 80, reals=2),
                                    service("192.0.2.2", 80),
                                    service("192.0.2.1", 53, "udp")])
     plan = build_plan(config, Diagnostics("x"))
-    assert [g.id for g in plan.groups] == ["lvs-192.0.2.1", "lvs-192.0.2.2"]
-    agents = [m.agent for m in plan.groups[0].members]
-    assert agents == [AGENT_SERVICE, AGENT_REAL, AGENT_REAL, AGENT_SERVICE, AGENT_REAL,
-                      AGENT_VIP]
-    assert plan.clone is None and not plan.colocations and not plan.orders
+    assert [t.vip.id for t in plan.tables] == ["vip-192.0.2.1", "vip-192.0.2.2"]
+    table = plan.tables[0]
+    assert [c.primitive.agent for c in table.clones] == [
+        AGENT_SERVICE, AGENT_REAL, AGENT_REAL, AGENT_SERVICE, AGENT_REAL]
+    assert [c.id for c in table.clones] == [
+        "tcp-192.0.2.1-80-clone", "tcp-192.0.2.1-80-rs-198.51.100.1-clone",
+        "tcp-192.0.2.1-80-rs-198.51.100.2-clone", "udp-192.0.2.1-53-clone",
+        "udp-192.0.2.1-53-rs-198.51.100.1-clone"]
+    assert table.clones[0].meta == [("interleave", "true")] and table.clones[1].meta == []
+    assert table.clones[0].primitive.meta == [("migration-threshold", "1"),
+                                              ("failure-timeout", "10s")]
+    assert ("drain_timeout", "0") in table.clones[1].primitive.params
+    cols, ords = constraints(plan)
+    assert ("tcp-192.0.2.1-80-rs-198.51.100.2-clone", "", "tcp-192.0.2.1-80-clone", "") in cols
+    assert ("tcp-192.0.2.1-80-clone", "start", "tcp-192.0.2.1-80-rs-198.51.100.2-clone",
+            "start", "Optional") in ords
+    for svc in ("tcp-192.0.2.1-80-clone", "udp-192.0.2.1-53-clone"):
+        assert ("vip-192.0.2.1", "", svc, "") in cols
+        assert (svc, "start", "vip-192.0.2.1", "start", "Mandatory") in ords
+    assert len(cols) == len(ords) == 4 + 3
+    assert plan.sync is None
 
 
 def test_names_are_unique_valid_and_deterministic():
@@ -58,25 +82,29 @@ def test_names_are_unique_valid_and_deterministic():
     assert token("fe80::1%eth0") == "fe80__1_eth0"
 
 
-def test_sync_clone_constraints_for_every_group():
+def test_sync_clone_constraints_for_every_vip_and_service():
     config = Config("keepalived", [service("192.0.2.1", 80), service("192.0.2.2", 80)],
                     SyncDaemon(1, {"syncid": "5", "interface": "eth1"}))
     plan = build_plan(config, Diagnostics("x"))
-    assert plan.clone.id == "ipvs-sync-clone"
-    assert plan.clone.primitive.params == [("interface", "eth1"), ("syncid", "5")]
-    assert [(c.rsc, c.with_rsc, c.with_role) for c in plan.colocations] == [
-        ("lvs-192.0.2.1", "ipvs-sync-clone", "Promoted"),
-        ("lvs-192.0.2.2", "ipvs-sync-clone", "Promoted")]
-    assert [(o.first, o.first_action, o.then, o.then_action) for o in plan.orders] == [
-        ("ipvs-sync-clone", "promote", "lvs-192.0.2.1", "start"),
-        ("ipvs-sync-clone", "promote", "lvs-192.0.2.2", "start")]
+    assert plan.sync.id == "ipvs-sync-clone"
+    assert plan.sync.primitive.params == [("interface", "eth1"), ("syncid", "5")]
+    cols, ords = constraints(plan)
+    sync = [c for c in cols if "ipvs-sync-clone" in (c[0], c[2])]
+    assert sorted(sync) == [
+        ("ipvs-sync-clone", "Promoted", "tcp-192.0.2.1-80-clone", ""),
+        ("ipvs-sync-clone", "Promoted", "tcp-192.0.2.2-80-clone", ""),
+        ("vip-192.0.2.1", "", "ipvs-sync-clone", "Promoted"),
+        ("vip-192.0.2.2", "", "ipvs-sync-clone", "Promoted")]
+    assert sorted(o for o in ords if o[0] == "ipvs-sync-clone") == [
+        ("ipvs-sync-clone", "promote", "vip-192.0.2.1", "start", "Mandatory"),
+        ("ipvs-sync-clone", "promote", "vip-192.0.2.2", "start", "Mandatory")]
 
 
 def test_check_params_of_other_check_types_are_dropped():
     svc = service("192.0.2.1", 80)
     svc.reals[0].params.update({"check_type": "ping", "check_port": "80", "request": "/"})
     plan = build_plan(Config("keepalived", [svc]), Diagnostics("x"))
-    params = dict(plan.groups[0].members[1].params)
+    params = dict(plan.tables[0].clones[1].primitive.params)
     assert "check_port" not in params and "request" not in params
 
 
@@ -107,6 +135,9 @@ def test_crm_output_shape():
         if cur.startswith("\t"):
             assert prev.endswith(" \\")
     assert "clone ipvs-sync-clone ipvs-sync \\" in lines
+    rs = "tcp-192.0.2.1-80-rs-198.51.100.12"
+    assert f"clone {rs}-clone {rs}" in lines
+    assert "\tmeta migration-threshold=1 failure-timeout=10s \\" in lines
     assert "\top monitor interval=10s role=Promoted timeout=30s \\" in lines
 
 
@@ -127,13 +158,21 @@ def test_pcs_script_commands():
     creates = [a for a in argvs if a[3:5] == ["resource", "create"]]
     assert [a[5] for a in creates] == ["tcp-192.0.2.1-80", "tcp-192.0.2.1-80-rs-198.51.100.1",
                                        "vip-192.0.2.1", "ipvs-sync"]
-    assert all(a[-2:] == ["--group", "lvs-192.0.2.1"] for a in creates[:3])
-    assert creates[3][-4:] == ["promotable", "promoted-max=1", "promoted-node-max=1",
-                               "clone-node-max=1"]
-    assert ["pcs", "-f", "$cib", "constraint", "colocation", "add", "lvs-192.0.2.1", "with",
-            "Promoted", "ipvs-sync-clone", "INFINITY", "id=col-lvs-192.0.2.1-with-sync"] in argvs
-    assert ["pcs", "-f", "$cib", "constraint", "order", "promote", "ipvs-sync-clone", "then",
-            "start", "lvs-192.0.2.1", "kind=Mandatory",
-            "id=ord-sync-then-lvs-192.0.2.1"] in argvs
+    assert creates[0][-6:] == ["meta", "migration-threshold=1", "failure-timeout=10s",
+                               "clone", "tcp-192.0.2.1-80-clone", "interleave=true"]
+    assert creates[1][-2:] == ["clone", "tcp-192.0.2.1-80-rs-198.51.100.1-clone"]
+    assert "clone" not in creates[2]
+    assert creates[3][-5:] == ["promotable", "ipvs-sync-clone", "promoted-max=1",
+                               "promoted-node-max=1", "clone-node-max=1"]
+    pcs_f = ["pcs", "-f", "$cib", "constraint"]
+    assert [*pcs_f, "colocation", "add", "vip-192.0.2.1", "with", "Promoted",
+            "ipvs-sync-clone", "INFINITY", "id=col-vip-192.0.2.1-with-sync"] in argvs
+    assert [*pcs_f, "colocation", "add", "Promoted", "ipvs-sync-clone", "with",
+            "tcp-192.0.2.1-80-clone", "INFINITY", "id=col-sync-with-tcp-192.0.2.1-80"] in argvs
+    assert [*pcs_f, "order", "promote", "ipvs-sync-clone", "then", "start", "vip-192.0.2.1",
+            "kind=Mandatory", "id=ord-sync-then-vip-192.0.2.1"] in argvs
+    assert [*pcs_f, "order", "start", "tcp-192.0.2.1-80-clone", "then", "start",
+            "tcp-192.0.2.1-80-rs-198.51.100.1-clone", "kind=Optional",
+            "id=ord-tcp-192.0.2.1-80-rs-198.51.100.1"] in argvs
     lines = text.splitlines()
     assert lines[:4] == pcs.PROLOGUE and lines[-1] == pcs.EPILOGUE[0]
