@@ -66,8 +66,8 @@ def vs(name: str) -> str:
 def test_roles_scores_and_settings(sync, iface, cluster):
     env, log = cluster
     p = {**IFACE, "syncid": 5, "timeout_tcp": 100, "timeout_udp": 50, "warmup": 8}
-    started = time.monotonic()
     assert rc(sync("start", env=env, **p)) == 0
+    started = time.monotonic()      # the backup daemon started (and was recorded) before this
     out = daemons()
     assert "backup sync daemon (mcast=sync0, syncid=5" in out and "master" not in out
     assert [vs(n) for n in ("sync_threshold", "sync_refresh_period", "sync_retries",
