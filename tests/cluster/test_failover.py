@@ -1,25 +1,20 @@
 """Live: the shipped crm example 2 (hot-standby layout) on two Pacemaker/Corosync directors
-in the lab VM, here with 10 real servers (the installed-package test runs it with its 2;
-bench/failover --real-servers 30 for larger tables).
+in the lab VM, with this checkout's agents (tests/installed runs the same on the .deb's).
 
 Both directors load the whole table and check every real server. One real server's backend
 stops and starts again: it is quiesced (weight 0, crm_mon -A shows it down) on BOTH
 directors and restored. Then SIGKILL the active director: the survivor runs nothing but the
-sync promotion and the VIP start, whatever the table size, and every long-lived client
-connection (active and idle) survives; new connections work. Then the director returns,
-reloads its table, warms up as sync backup, and takes the service back by its promotion
-score alone (the README's failback rule, no standby command): every connection survives
-that too.
+sync promotion and the VIP start, and every long-lived client connection (active and idle)
+survives; new connections work. Then the director returns, reloads its table, warms up as
+sync backup, and takes the service back by its promotion score alone (the README's failback
+rule, no standby command): every connection survives that too.
+
+Larger tables (failover.more_real_servers) do not fit the TCG guest: with 10 real servers
+every director runs 10 monitors and 10 checks, and agent actions (IPaddr2 start, IPVSSync
+stop) timed out on its 2 vCPUs. They belong to bench/failover --real-servers N.
 """
 from lvsocf.lab import failover
 from lvsocf.lab.demo import example_config
-
-REAL_SERVERS = 10
-# Every director runs every real server's monitor (a Python process each, ~3 s of CPU in the
-# TCG guest): at 30 real servers, 60 monitors every 10 s and 130 probes when a director
-# joins saturated the guest's 2 vCPUs and timed out. Larger tables need longer monitor
-# intervals: the engine's checks, not the monitors, react to a backend.
-MONITOR = "60s"
 
 
 def check_hot_standby(result: failover.Result, layout: failover.Layout) -> None:
@@ -43,8 +38,6 @@ def check_hot_standby(result: failover.Result, layout: failover.Layout) -> None:
 
 
 def test_hot_standby_failover_and_failback_keep_every_connection(tmp_path):
-    config = failover.more_real_servers(example_config(), REAL_SERVERS, monitor=MONITOR)
-    cib = failover.build_cib(config, tmp_path, failover.PROPERTIES)
-    result = failover.run_scenario(cib, print, real_servers=REAL_SERVERS, active=3, idle=9,
-                                   keepalive=10, settle=30)
+    cib = failover.build_cib(example_config(), tmp_path, failover.PROPERTIES)
+    result = failover.run_scenario(cib, print, active=3, idle=9, keepalive=10, settle=30)
     check_hot_standby(result, failover.layout_of(cib))
