@@ -34,6 +34,12 @@ def run(argv: list[str], **kw) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def _require_vm() -> None:
+    if os.environ.get("LVSOCF_IN_VM") != "1":
+        raise ProductError("install the package only inside the lab VM (its root is a "
+                           "throw-away overlay)")
+
+
 def _clear_lab_agents() -> None:
     """The lab's copies of the checkout's agents (lvsocf.lab.install), if the host left any
     in the shared root: the package must bring its own."""
@@ -44,9 +50,7 @@ def _clear_lab_agents() -> None:
 
 def install_deb(deb: Path) -> None:
     """dpkg -i, dependencies taken from the VM's root (the host's installed packages)."""
-    if os.environ.get("LVSOCF_IN_VM") != "1":
-        raise ProductError("install the package only inside the lab VM (its root is a "
-                           "throw-away overlay)")
+    _require_vm()
     _clear_lab_agents()
     run(["dpkg", "-i", str(deb)], timeout=600)
 
@@ -81,8 +85,7 @@ def _scriptlet(rpm: Path, which: str, arg: str) -> None:
 def install_rpm(rpm: Path) -> None:
     """What `rpm -i` does on a Debian root that has no rpm database: unpack the payload at /
     (rpm2cpio | cpio), then run %post with $1 = 1."""
-    if os.environ.get("LVSOCF_IN_VM") != "1":
-        raise ProductError("install the package only inside the lab VM")
+    _require_vm()
     _clear_lab_agents()
     purge_deb()
     with subprocess.Popen(["rpm2cpio", str(rpm)], stdout=subprocess.PIPE, env=CLEAN) as payload:
