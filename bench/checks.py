@@ -450,6 +450,13 @@ TOOLS = {"lvsocf": start_lvsocf,
          "keepalived": start_keepalived,
          "ldirectord": start_ldirectord}
 OURS = [tool for tool in TOOLS if tool.startswith("lvsocf")]
+# Variants that do less work per check than the peers (printed next to their ratios): the
+# peers' TCP checks complete the handshake and their HTTP checks open a new connection each.
+NOT_LIKE_FOR_LIKE = {
+    "lvsocf-half": "tcp-half-open: SYN and SYN-ACK only, no handshake (the peers complete it)",
+    "lvsocf-reuse": "tcp-half-open, and HTTP on kept-alive connections (the peers reconnect)",
+    "lvsocf-reuse-auto": "as lvsocf-reuse, with one worker per CPU",
+}
 
 
 def report(results: list[Result]) -> None:
@@ -479,8 +486,10 @@ def report(results: list[Result]) -> None:
                 ratios = "  ".join(
                     f"{name} {_ratio(median(ours, n, m), median(peer, n, m))}"
                     for name, m in metrics)
+                caveat = NOT_LIKE_FOR_LIKE.get(ours)
                 print(f"N={n:<5} {ours + '/' + peer:<28} {ratios}  (medians of "
-                      f"{len(rounds[ours, n])} and {len(rounds[peer, n])} rounds)")
+                      f"{len(rounds[ours, n])} and {len(rounds[peer, n])} rounds)"
+                      + (f"  NOT LIKE FOR LIKE: {caveat}" if caveat else ""))
 
 
 def _ratio(a: float, b: float) -> str:

@@ -24,9 +24,7 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 from lvsocf.lab import failover, keepalived_peer
@@ -42,51 +40,34 @@ LABELS = {**{k: f"lvsocf token {t}" for k, t in LVSOCF.items()},
           "keepalived": "keepalived",
           "keepalived-lvsocf-sync": "keepalived+lvsocf sync"}
 BUDGET = {"lvsocf": 1200, "keepalived": 600}     # VM seconds per scenario
+# More real servers than example 2's two (--real-servers): a 2-vCPU TCG guest runs every
+# agent action 10-40x slower, so each real server's Pacemaker monitor runs every 120 s and
+# at most 2 agent actions run at once per director (the engine's checks are unchanged).
+BIG_MONITOR = "120s"
+BIG_PROPERTIES = {"node-action-limit": "2"}
 
 
-@contextmanager
-def observed_lab():
-    """While lvsocf's scenario runs, record the client events and the crash time (its Result
-    has neither), so its pause is measured exactly as keepalived's."""
-    seen: dict[str, list] = {"events": [], "crashes": []}
-    base, read = failover.Cluster, failover.Lab.traffic_events
-
-    class Cluster(base):
-        def crash(self, node) -> None:
-            seen["crashes"].append(time.time())
-            super().crash(node)
-
-    def traffic_events(self, until, timeout):
-        events = read(self, until, timeout)
-        seen["events"] += events
-        return events
-
-    failover.Cluster, failover.Lab.traffic_events = Cluster, traffic_events
-    try:
-        yield seen
-    finally:
-        failover.Cluster, failover.Lab.traffic_events = base, read
-
-
-def run_lvsocf(cib: str, token_ms: int, say: Callable[[str], None]) -> failover.Result:
-    with observed_lab() as seen:
-        result = failover.run_scenario(cib, say, token_ms=token_ms, **TRAFFIC)
-    if seen["crashes"]:             # the first crash is the failover's (close() crashes too)
-        result.phases["failover"]["pause"] = keepalived_peer.client_pause(
-            seen["events"], seen["crashes"][0])
-    return result
+def run_lvsocf(cib: str, token_ms: int, real_servers: int,
+               say: Callable[[str], None]) -> failover.Result:
+    return failover.run_scenario(cib, say, token_ms=token_ms, real_servers=real_servers,
+                                 **TRAFFIC)
 
 
 def summary(result: failover.Result) -> dict:
     """What the table shows of one run."""
     phase = result.phases["failover"]
     total = result.clients.get("total", 0)
+    back = result.phases.get("failback", {})
     return {"pause": phase.get("pause"), "outage": phase["new_conn_outage"],
+            "failback_pause": back.get("new_conn_outage"),
             "vip": result.failover.get("vip"), "sync_master": result.failover.get("sync_master"),
-            "kept": total - len(phase["broken"]), "total": total}
+            "kept": total - len(phase["broken"]), "total": total,
+            "steps": phase.get("steps", []),
+            "cpu": sum(result.phases.get("steady", {}).get("cpu", {}).values()) or None}
 
 
-def vm_part(tools: list[str], cib_path: Path, runs: int, out: Path) -> None:
+def vm_part(tools: list[str], cib_path: Path, runs: int, real_servers: int,
+            out: Path) -> None:
     from lvsocf.lab.netns import unshare_net
     results: dict[str, list[dict]] = {name: [] for name in tools}
 
@@ -99,10 +80,12 @@ def vm_part(tools: list[str], cib_path: Path, runs: int, out: Path) -> None:
             print(f"=== {LABELS[name]}, run {run + 1}/{runs}", flush=True)
             try:
                 if name in LVSOCF:
-                    result = run_lvsocf(cib_path.read_text(), LVSOCF[name], say)
+                    result = run_lvsocf(cib_path.read_text(), LVSOCF[name], real_servers,
+                                        say)
                 else:
-                    result = keepalived_peer.run_scenario(say, sync=KEEPALIVED[name],
-                                                          rejoin=False, **TRAFFIC)
+                    result = keepalived_peer.run_scenario(
+                        say, sync=KEEPALIVED[name], rejoin=False, real_servers=real_servers,
+                        **TRAFFIC)
                 results[name].append(summary(result))
             except Exception as exc:    # noqa: BLE001 - one failed scenario is a table cell
                 results[name].append({"error": f"{type(exc).__name__}: {exc}"})
@@ -114,13 +97,14 @@ def median(values: list) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _seconds(values: list) -> str:
+def _seconds(values: list, unit: str = "s", digits: int = 1) -> str:
     values = [v for v in values if v is not None]
     if not values:
         return "-"
     if len(values) == 1:
-        return f"{values[0]:.1f}s"
-    return f"{statistics.median(values):.1f}s ({min(values):.1f}-{max(values):.1f})"
+        return f"{values[0]:.{digits}f}{unit}"
+    return (f"{statistics.median(values):.{digits}f}{unit} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
 
 
 def ratio(mine: float | None, peer: float | None) -> str:
@@ -146,13 +130,20 @@ def render(results: dict[str, list[dict]]) -> list[str]:
     row("new connections failing for", lambda rs: _seconds([r["outage"] for r in rs]))
     row("VIP up after", lambda rs: _seconds([r["vip"] for r in rs]))
     row("sync master up after", lambda rs: _seconds([r["sync_master"] for r in rs]))
+    row("failback: new connections failing for",
+        lambda rs: _seconds([r.get("failback_pause") for r in rs]))
+    row("failback / failover pause",
+        lambda rs: ratio(median([r.get("failback_pause") for r in rs]),
+                         median([r["pause"] for r in rs])))
+    row("steady CPU, both directors (CPU s/s)",
+        lambda rs: _seconds([r.get("cpu") for r in rs], unit="", digits=2))
     row("connections kept",
         lambda rs: f"{sum(r['kept'] for r in rs)}/{sum(r['total'] for r in rs)}" if rs else "-")
     if PEER in ok and ok[PEER]:
-        for key, what in (("pause", "client pause"), ("vip", "VIP up")):
-            peer = median([r[key] for r in ok[PEER]])
+        for key, what in (("pause", "client pause"), ("vip", "VIP up"), ("cpu", "steady CPU")):
+            peer = median([r.get(key) for r in ok[PEER]])
             row(f"{what}: ratio to keepalived",
-                lambda rs, k=key, p=peer: ratio(median([r[k] for r in rs]), p))
+                lambda rs, k=key, p=peer: ratio(median([r.get(k) for r in rs]), p))
         peer = median([r["pause"] for r in ok[PEER]])
         for name in names:
             if name in LVSOCF:
@@ -160,6 +151,12 @@ def render(results: dict[str, list[dict]]) -> list[str]:
                 met = mine is not None and peer is not None and mine <= peer
                 lines.append(f"  goal (pause <= 1.0x keepalived's), {LABELS[name]}: "
                              f"{'met' if met else 'not met'} ({ratio(mine, peer)})")
+    for name in names:
+        steps = next((r["steps"] for r in ok[name] if r.get("steps")), None)
+        if steps:
+            lines.append(f"  where {LABELS[name]}'s takeover spends its time (survivor's "
+                         "pacemaker.log, seconds after the crash, first run):")
+            lines += [f"    {at:6.2f}s  {what}" for at, what in steps]
     for name in names:
         for r in results[name]:
             if "error" in r:
@@ -172,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
                         help=f"comma-separated, from {', '.join(LABELS)}")
+    parser.add_argument("--real-servers", type=int, default=2,
+                        help="real servers in the service (example 2 has 2; more are copies "
+                             "of its last one, with the same check, for both tools)")
     parser.add_argument("--vm-part", type=Path, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     tools = [t for t in opts.tools.split(",") if t]
@@ -179,23 +179,29 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not tools:
         parser.error(f"unknown tools {unknown}: choose from {', '.join(LABELS)}")
     if opts.vm_part:
-        vm_part(tools, opts.vm_part / "cib.xml", opts.runs, opts.vm_part / "results.json")
+        vm_part(tools, opts.vm_part / "cib.xml", opts.runs, opts.real_servers,
+                opts.vm_part / "results.json")
         return 0
     from lvsocf.lab import vm
     with tempfile.TemporaryDirectory(prefix="lvsocf-bench-failover-") as tmp:
         work = Path(tmp)
         if any(t in LVSOCF for t in tools):
-            (work / "cib.xml").write_text(
-                failover.build_cib(example_config(), work, failover.PROPERTIES))
+            config, properties = example_config(), failover.PROPERTIES
+            if opts.real_servers > len(failover.REAL_SERVERS):
+                config = failover.more_real_servers(config, opts.real_servers, BIG_MONITOR)
+                properties = {**properties, **BIG_PROPERTIES}
+            (work / "cib.xml").write_text(failover.build_cib(config, work, properties))
         budget = sum(BUDGET["lvsocf" if t in LVSOCF else "keepalived"] for t in tools)
         vm.run([sys.executable, "-m", "bench.failover", "--runs", str(opts.runs),
-                "--tools", ",".join(tools), "--vm-part", str(work)], cwd=str(failover.REPO),
+                "--tools", ",".join(tools), "--real-servers", str(opts.real_servers),
+                "--vm-part", str(work)], cwd=str(failover.REPO),
                shares=[work], timeout=300 + budget * opts.runs)
         out = work / "results.json"
         if not out.exists():
             print("bench/failover: the VM part produced no results", file=sys.stderr)
             return 1
         results = json.loads(out.read_text())
+    print(f"{opts.real_servers} real servers")
     print("\n".join(render(results)))
     return 0
 

@@ -64,7 +64,7 @@ MARK = "added by lvsocf's installer"
 
 # One line for Debian's Description synopsis and rpm's Summary (pyproject's is too long).
 SUMMARY = "Pacemaker OCF agents for highly available Linux IPVS load balancing"
-DEB_DEPENDS = "python3 (>= 3.11), python3-lxml, python3-requests, resource-agents, kmod"
+DEB_DEPENDS = "python3 (>= 3.11), python3-lxml, resource-agents, kmod"
 DEB_RECOMMENDS = "ipvsadm, pacemaker"
 DEB_SUGGESTS = "crmsh | pcs"
 LONG_DESCRIPTION = """\

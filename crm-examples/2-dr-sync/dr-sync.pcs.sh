@@ -32,9 +32,12 @@ pcs -f "$cib" resource defaults update resource-stickiness=100
 # defaults resend a connection at least every sync_refresh_period (10 s) of traffic, so
 # idle long-lived connections are on the backup too, and keep the promotion score of a
 # director that (re)joins low until its backup daemon has seen every live connection.
-# backup_only (default true): a backup never balances, not even a synced connection.
+# backup_only=false: these directors are not real servers, so a backup may balance
+# (nothing reaches it while it lacks the VIP) and the VIP need not wait for the
+# promotion: at failover the two run side by side. Directors that are also real
+# servers keep backup_only=true and the VIP after the promotion (3-dr-directors).
 pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
-	interface=eth1 syncid=20 \
+	interface=eth1 syncid=20 backup_only=false \
 	op start timeout=30s stop timeout=30s \
 	promote timeout=30s demote timeout=30s \
 	monitor interval=10s role=Promoted timeout=30s \
@@ -82,13 +85,11 @@ pcs -f "$cib" resource create www-vip ocf:heartbeat:IPaddr2 \
 	op monitor interval=10s timeout=20s --no-default-ops
 
 # The active director: the master sync daemon only where the table runs; the VIP where
-# the master is, after the promotion, and never without its service.
+# the master is (started alongside the promotion) and never without its service.
 pcs -f "$cib" constraint colocation add Promoted ipvs-sync with www-clone INFINITY \
 	id=sync-promoted-with-www
 pcs -f "$cib" constraint colocation add www-vip with Promoted ipvs-sync INFINITY \
 	id=www-vip-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start www-vip kind=Mandatory \
-	id=sync-before-www-vip
 pcs -f "$cib" constraint colocation add www-vip with www-clone INFINITY \
 	id=www-vip-with-www
 pcs -f "$cib" constraint order start www-clone then start www-vip kind=Mandatory \

@@ -37,8 +37,13 @@ pcs -f "$cib" resource defaults update resource-stickiness=100
 # The sync daemon (it also carries the persistence templates to the backup) and the
 # global IPVS timeouts, which belong to a director, not to a service (see README.md):
 # established TCP 1 h, TCP after FIN 2 min, UDP 5 min, set on every director.
+# backup_only=false: these directors are not real servers, so a backup may balance
+# (nothing reaches it while it lacks the VIP) and the VIP need not wait for the
+# promotion: at failover the two run side by side. Directors that are also real
+# servers keep backup_only=true and the VIP after the promotion (3-dr-directors).
 pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
-	interface=eth1 syncid=40 timeout_tcp=3600 timeout_tcpfin=120 timeout_udp=300 \
+	interface=eth1 syncid=40 backup_only=false \
+	timeout_tcp=3600 timeout_tcpfin=120 timeout_udp=300 \
 	op start timeout=30s stop timeout=30s \
 	promote timeout=30s demote timeout=30s \
 	monitor interval=10s role=Promoted timeout=30s \
@@ -115,23 +120,19 @@ pcs -f "$cib" resource create shop6-vip ocf:heartbeat:IPaddr2 \
 	op monitor interval=10s timeout=20s --no-default-ops
 
 # The active director: the master sync daemon only where both tables run; each VIP where
-# the master is, after the promotion, and never without its service.
+# the master is (started alongside the promotion) and never without its service.
 pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop-clone INFINITY \
 	id=sync-promoted-with-shop
 pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop6-clone INFINITY \
 	id=sync-promoted-with-shop6
 pcs -f "$cib" constraint colocation add shop-vip with Promoted ipvs-sync INFINITY \
 	id=shop-vip-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start shop-vip kind=Mandatory \
-	id=sync-before-shop-vip
 pcs -f "$cib" constraint colocation add shop-vip with shop-clone INFINITY \
 	id=shop-vip-with-shop
 pcs -f "$cib" constraint order start shop-clone then start shop-vip kind=Mandatory \
 	id=shop-before-shop-vip
 pcs -f "$cib" constraint colocation add shop6-vip with Promoted ipvs-sync INFINITY \
 	id=shop6-vip-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start shop6-vip kind=Mandatory \
-	id=sync-before-shop6-vip
 pcs -f "$cib" constraint colocation add shop6-vip with shop6-clone INFINITY \
 	id=shop6-vip-with-shop6
 pcs -f "$cib" constraint order start shop6-clone then start shop6-vip kind=Mandatory \

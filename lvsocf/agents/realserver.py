@@ -35,8 +35,9 @@ from lvsocf.agents.base import (
 from lvsocf.agents.params import Value
 from lvsocf.checks import CHECK_KINDS, CheckConfigError, build_checker
 from lvsocf.engine import client
-from lvsocf.engine.registry import Registration, digest, key_to_dict, parse
+from lvsocf.engine.registry import Registration, digest, parse
 from lvsocf.ipvs.model import RealServer, ServiceKey
+from lvsocf.records import key_to_json
 
 RECORD = "realservers"
 HEALTH = "health"
@@ -201,7 +202,7 @@ def record_of(params: Mapping[str, Value]) -> dict[str, Any]:
     options = {name: _option_text(params.get(name)) for name in CHECK_OPTIONS}
     initial = params.get("initial_weight")
     return {
-        "service": key_to_dict(key),
+        "service": key_to_json(key),
         "real_server": {"address": rs.address, "port": rs.port, "method": rs.method,
                         "weight": rs.weight, "u_threshold": rs.u_threshold,
                         "l_threshold": rs.l_threshold},
@@ -406,17 +407,10 @@ def _drain_and_remove(ctx: Context, reg: Registration, drain: float) -> None:
 
 
 def _fallback(key: ServiceKey) -> RealServer | None:
-    from lvsocf.engine.registry import key_from_dict
+    from lvsocf.records import ServiceRecord
 
-    for data in state.all_of("services").values():
-        try:
-            if key_from_dict(data["key"]) == key and data.get("fallback"):
-                fb = data["fallback"]
-                return RealServer(fb["address"], int(fb.get("port") or 0),
-                                  fb.get("method") or "masq", weight=1)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
-    return None
+    return next((r.fallback for r in ServiceRecord.all().values()
+                 if r.key == key and r.fallback is not None), None)
 
 
 def monitor(ctx: Context) -> int:

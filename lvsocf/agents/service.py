@@ -27,10 +27,10 @@ from lvsocf.agents.base import (
 )
 from lvsocf.agents.params import Value
 from lvsocf.ipvs.model import SCHED_FLAGS, RealServer, Service, ServiceKey
+from lvsocf.records import ServiceRecord
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
               "mh", "twos")
-RECORD = "services"
 
 PARAMETERS = identity.PARAMETERS + (
     Param("scheduler", "Scheduler", f"""
@@ -52,7 +52,8 @@ PARAMETERS = identity.PARAMETERS + (
           default="", reloadable=True),
     Param("pe", "Persistence engine", """
           Persistence engine (ipvsadm --pe), e.g. sip for Call-ID based persistence of
-          UDP SIP. Needs persistent.""", default="", reloadable=True),
+          SIP over UDP (protocol=udp or a fwmark service; with ops=true every datagram
+          follows its call's Call-ID). Needs persistent.""", default="", reloadable=True),
     Param("ops", "One-packet scheduling", """
           Schedule every UDP datagram on its own (ipvsadm -o), for UDP services whose
           datagrams are independent (DNS, syslog).""",
@@ -126,6 +127,11 @@ def desired(params: Mapping[str, Value]) -> Service:
         raise ConfigError(f"pe {pe[:30]!r} is not a persistence engine name (e.g. sip)")
     if not persistent and (netmask is not None or pe):
         raise ConfigError("netmask and pe need persistence: set persistent to a timeout")
+    if pe == "sip" and not key.fwmark and key.protocol != "udp":
+        # the kernel's SIP engine reads the Call-ID of UDP datagrams only: on a TCP or SCTP
+        # service it would silently fall back to persistence by client address
+        raise ConfigError(f"pe sip works for SIP over UDP only: set protocol=udp (this "
+                          f"service is {key.protocol})")
     one_packet = bool(params.get("ops"))
     if one_packet and not key.fwmark and key.protocol != "udp":
         raise ConfigError("ops (one-packet scheduling) is for UDP services only")
@@ -162,22 +168,6 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
 
 # ---- actions ----------------------------------------------------------------------------
 
-def _record(ctx: Context, svc: Service, fallback: RealServer | None) -> None:
-    key = svc.key
-    state.write(RECORD, ctx.instance, {
-        "key": {"protocol": key.protocol, "address": key.address, "port": key.port,
-                "fwmark": key.fwmark, "family": key.family},
-        "fallback": None if fallback is None else {
-            "address": fallback.address, "port": fallback.port, "method": fallback.method},
-    })
-
-
-def recorded_key(instance: str) -> ServiceKey | None:
-    data = state.read(RECORD, instance)
-    try:
-        return ServiceKey(**data["key"]) if data else None
-    except (TypeError, ValueError, KeyError):
-        return None
 
 
 def _apply(ctx: Context) -> int:
@@ -192,7 +182,7 @@ def _apply(ctx: Context) -> int:
             raise kernel.as_ocf(result.failed[0][1])
         for op in result.applied:
             ctx.logger.info("%s: %s", "created" if op.cmd == 1 else "edited in place", op.what)
-        _record(ctx, svc, fallback)
+        ServiceRecord(svc.key, fallback).write(ctx.instance)
         fb = reconcile.apply(k, plan_fallback(svc.key, fallback, k.real_servers(svc.key)))
         for _op, err in fb.failed:
             ctx.logger.warning("fallback server: %s", err)
@@ -213,7 +203,8 @@ def reload_agent(ctx: Context) -> int:
 
 def stop(ctx: Context) -> int:
     # Pacemaker runs stop with the *new* parameters after a change: undo what start recorded.
-    key = recorded_key(ctx.instance)
+    record = ServiceRecord.read(ctx.instance)
+    key = record.key if record is not None else None
     if key is None:
         if ctx.config_error is not None:
             return OCF_SUCCESS      # unusable parameters: nothing can have been started
@@ -226,7 +217,7 @@ def stop(ctx: Context) -> int:
                 ctx.logger.info("deleted service %s", key)
             except errors.NotFound:
                 pass
-    state.remove(RECORD, ctx.instance)
+    state.remove(ServiceRecord.KIND, ctx.instance)
     return OCF_SUCCESS
 
 

@@ -602,14 +602,19 @@ AGENT = Agent(
     "IPVSSync", "IPVS connection synchronization (promotable clone)",
     """Runs the kernel's IPVS connection-sync daemons so that a backup director knows every
     connection and takes them over at failover. Configure it as a promotable clone with
-    promoted-max=1 and colocate/order the IPVS services and VIP after its Promoted role.
+    promoted-max=1. Hot standby (the shipped examples): the IPVS services and real servers
+    are clones on every director; colocate the Promoted role with the service clone and the
+    VIP with the Promoted role, ordered after the promotion, so a failover moves only these two.
     Unpromoted: backup daemon (backup_only as configured). Promoted: master daemon, the backup
     daemon kept running, backup_only 0. It also sets the sync sysctls (defaults keep idle
     long-lived connections alive on the backup) and optionally the IPVS timeouts.
-    A node gets a lower promotion score until its backup daemon has run for the warm-up
-    period, so a returning director does not take the role back with an empty table; to fail
-    back to a preferred node after warm-up, give it a location preference for the Promoted
-    role between 2 and 99.""",
+    Promotion scores: 1 while a node's backup daemon warms up, 100 once it has run for the
+    warm-up period, 101 on the promoted node, so a returning director does not take the role
+    back with an empty table. To fail back to a preferred node once it is warm, use a rule
+    on the warm score, which also beats resource-stickiness:
+    location sync-failback-node1 ipvs-sync rule role=Promoted inf: #uname eq node1 and
+    master-sync number:gte 100 (a plain location score would promote the node while it is
+    still warming up, or never, against stickiness).""",
     parameters=PARAMETERS, actions=ACTIONS,
     handlers={"start": start, "stop": stop, "monitor": monitor, "promote": promote,
               "demote": demote, "notify": notify, "reload-agent": reload_agent},

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from lvsocf.ipvs.model import FAMILIES, PROTOCOLS, ServiceKey
+from lvsocf.ipvs.model import ServiceKey
+from lvsocf.records import RecordError, ServiceRecord, key_from_json
 
 HEALTH_STATES = ("unknown", "up", "soft_down", "down", "soft_up")
 RsKey = tuple[ServiceKey, str, int]
@@ -32,8 +33,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-class Malformed(ValueError):
-    """A record that cannot be used; str() names the field."""
+Malformed = RecordError     # one error for every record reader (lvsocf.records)
 
 
 def _int(value: Any, name: str) -> int:
@@ -56,27 +56,7 @@ def opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def service_key(raw: Any) -> ServiceKey:
-    """A key dict of a record -> ServiceKey, canonical (so it compares equal to the kernel's)."""
-    if not isinstance(raw, Mapping):
-        raise Malformed("service key: expected an object")
-    fwmark = raw.get("fwmark") or 0
-    family = raw.get("family") or "inet"
-    if not isinstance(family, str) or family not in FAMILIES:
-        raise Malformed(f"service key: unknown family {family!r}")
-    if fwmark:
-        return ServiceKey(fwmark=_int(fwmark, "fwmark"), family=family)
-    protocol = raw.get("protocol") or "tcp"
-    if not isinstance(protocol, str) or protocol not in PROTOCOLS:
-        raise Malformed(f"service key: unknown protocol {protocol!r}")
-    address = raw.get("address")
-    if not isinstance(address, str):
-        raise Malformed("service key: no address and no fwmark")
-    try:
-        return ServiceKey(protocol=protocol, address=address,
-                          port=_int(raw.get("port", 0), "port"))
-    except ValueError as exc:
-        raise Malformed(f"service key: {exc}") from None
+service_key = key_from_json
 
 
 def address(value: Any, name: str = "address") -> str:
@@ -96,15 +76,10 @@ def _object(raw: Any) -> dict[str, Any]:
 
 def parse_service(raw: Any) -> Parsed:
     """A `services` record -> (ServiceKey, {"fallback": None | {address, port, method}})."""
-    raw = _object(raw)
-    key = service_key(raw.get("key"))
-    fallback = raw.get("fallback")
-    fb = None
-    if isinstance(fallback, dict):
-        fb = {"address": address(fallback.get("address"), "fallback address"),
-              "port": opt_int(fallback.get("port")) or 0,
-              "method": opt_str(fallback.get("method"))}
-    return key, {"fallback": fb}
+    record = ServiceRecord.from_json(raw)
+    fb = record.fallback
+    return record.key, {"fallback": None if fb is None else {
+        "address": fb.address, "port": fb.port, "method": fb.method}}
 
 
 def _rs_key(raw: dict[str, Any], src: Any) -> RsKey:

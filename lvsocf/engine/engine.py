@@ -6,6 +6,8 @@ weights that follow from them.
 - Each registration gets a Monitor (checker + rise/fall) resumed from its health record.
 - Hard transitions mark the service dirty; one applier reconciles dirty services in a batch:
   only registered entries are touched, then the fallback server follows.
+- A change in the `services` records (a service created, re-created or removed) reconciles
+  every service: a service restarted in place gets its registered real servers back at once.
 - Health records (and Pacemaker node attributes) publish what the engine sees.
 Stopping or dying changes nothing in the kernel: weights stay where they are.
 """
@@ -35,6 +37,7 @@ from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
 from lvsocf.ipvs.netlink import Op
+from lvsocf.records import ServiceRecord
 
 log = logging.getLogger("lvsocf.engine")
 RETRY = 2.0              # seconds before a failed kernel change is tried again
@@ -73,6 +76,7 @@ class Engine:
         self.health_refresh = health_refresh
         self.pid = pid if pid is not None else os.getpid()
         self.records = registry.RecordDir(shard=shard)
+        self.services = registry.DirWatch(ServiceRecord.KIND)
         self.monitors: dict[str, Monitor] = {}
         self._by_key: dict[ServiceKey, dict[str, Monitor]] = {}
         self.stats = Stats()
@@ -211,6 +215,13 @@ class Engine:
                 self._health_dirty.add(name)
 
     # -- kernel
+    def reconcile_all(self) -> None:
+        """A service was created, re-created or removed (IPVSService writes or removes its
+        record): put every real server back as its verdict says, at once. A service
+        restarted in place gets its real servers back without any agent action."""
+        for key in self._by_key:
+            self._mark(key, reconcile=True)
+
     def _mark(self, key: ServiceKey, reconcile: bool) -> None:
         self._dirty[key] = self._dirty.get(key, False) or reconcile
         self._wake_apply.set()
@@ -225,7 +236,7 @@ class Engine:
         dirty, self._dirty = self._dirty, {}
         if not dirty:
             return
-        fallbacks = weights.fallbacks(state.all_of("services"))
+        fallbacks = weights.fallbacks(ServiceRecord.all().values())
         retry: dict[ServiceKey, bool] = {}
         for key, reconcile in sorted(dirty.items(), key=lambda item: str(item[0])):
             monitors = [m for m in self._by_key.get(key, {}).values()
@@ -410,6 +421,8 @@ class Engine:
             self._poke.clear()
             if poked or self.records.changed():
                 self.sync()
+            if self.services.changed():
+                self.reconcile_all()
             self._check_idle()
 
     def _check_idle(self) -> None:

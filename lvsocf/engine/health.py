@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lvsocf.checks.state import HealthState
-from lvsocf.engine.registry import Registration, key_from_dict, key_to_dict
+from lvsocf.engine.registry import Registration
+from lvsocf.records import key_from_json, key_to_json
 
 KIND = "health"
 
@@ -31,7 +32,7 @@ def resume_from(reg: Registration, record: Mapping[str, Any] | None) -> Resume:
     if not record:
         return Resume(HealthState.UNKNOWN, None, True)
     try:
-        same = (key_from_dict(record["service"]) == reg.key
+        same = (key_from_json(record["service"]) == reg.key
                 and (record["address"], int(record["port"])) == reg.server.ident)
         hard = HealthState(record["state"]).hard
     except (KeyError, TypeError, ValueError):
@@ -47,7 +48,7 @@ def build(reg: Registration, *, state: HealthState, since: float | None,
           last_check: float | None, latency: float | None, detail: str,
           weight: int | None, engine_pid: int, error: str | None) -> dict[str, Any]:
     return {
-        "service": key_to_dict(reg.key),
+        "service": key_to_json(reg.key),
         "address": reg.server.address,
         "port": reg.server.port,
         "check": reg.check.kind,

@@ -19,21 +19,11 @@ from typing import Any
 from lvsocf import state
 from lvsocf.checks.base import Target
 from lvsocf.ipvs.model import RealServer, ServiceKey
+from lvsocf.records import key_from_json
 
 KIND = "realservers"
 FAILURE_ACTIONS = ("quiescent", "remove")
 log = logging.getLogger("lvsocf.engine")
-
-
-def key_to_dict(key: ServiceKey) -> dict[str, Any]:
-    return {"protocol": key.protocol, "address": key.address, "port": key.port,
-            "fwmark": key.fwmark, "family": key.family}
-
-
-def key_from_dict(data: Mapping[str, Any]) -> ServiceKey:
-    return ServiceKey(protocol=str(data.get("protocol") or "tcp"), address=data.get("address"),
-                      port=int(data.get("port") or 0), fwmark=int(data.get("fwmark") or 0),
-                      family=str(data.get("family") or "inet"))
 
 
 def digest(data: Mapping[str, Any]) -> str:
@@ -93,7 +83,7 @@ def _positive(value: Any, what: str, kind: type = float) -> Any:
 
 def parse(name: str, data: Mapping[str, Any]) -> Registration:
     """A Registration from a record; ValueError/KeyError/TypeError when it is malformed."""
-    key = key_from_dict(data["service"])
+    key = key_from_json(data["service"])
     rs = data["real_server"]
     server = RealServer(str(rs["address"]), int(rs.get("port") or 0),
                         str(rs.get("method") or "gate"), int(rs.get("weight", 1)),
@@ -171,6 +161,32 @@ class Shard:
         return shard
 
 
+def _dir_stamp(directory: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_ino)
+
+
+class DirWatch:
+    """Another kind of record (IPVSService's `services`): did its directory change since the
+    last look? Records are written and removed by rename, so one stat tells."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._stamp = _dir_stamp(self.directory)
+
+    @property
+    def directory(self) -> Path:
+        return state.state_dir() / self.kind
+
+    def changed(self) -> bool:
+        stamp = _dir_stamp(self.directory)
+        changed, self._stamp = stamp != self._stamp, stamp
+        return changed
+
+
 class RecordDir:
     """The `realservers` directory, re-read only when it changed and only the files that did.
 
@@ -188,12 +204,7 @@ class RecordDir:
         return state.state_dir() / self.kind
 
     def changed(self) -> bool:
-        try:
-            st = os.stat(self.directory)
-            stamp = (st.st_mtime_ns, st.st_ino)
-        except FileNotFoundError:
-            stamp = None
-        return stamp != self._dir_stamp
+        return _dir_stamp(self.directory) != self._dir_stamp
 
     def load(self) -> dict[str, Registration]:
         try:

@@ -14,15 +14,15 @@ server follows the result (lvsocf.ipvs.fallback: in while nothing else has weigh
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from lvsocf.checks.state import HealthState
-from lvsocf.engine.registry import Registration, key_from_dict
+from lvsocf.engine.registry import Registration
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
 from lvsocf.ipvs.netlink import Op
 from lvsocf.ipvs.reconcile import plan_real_servers
+from lvsocf.records import ServiceRecord
 
 
 @dataclass(frozen=True)
@@ -78,17 +78,6 @@ def plan_service(key: ServiceKey, verdicts: Iterable[Verdict],
     return Plan(ops, after)
 
 
-def fallbacks(services: Mapping[str, Mapping[str, Any]]) -> dict[ServiceKey, RealServer]:
+def fallbacks(services: Iterable[ServiceRecord]) -> dict[ServiceKey, RealServer]:
     """Fallback servers by service, from the `services` records IPVSService writes."""
-    out = {}
-    for data in services.values():
-        try:
-            fb = data.get("fallback")
-            if not fb:
-                continue
-            out[key_from_dict(data["key"])] = RealServer(
-                str(fb["address"]), int(fb.get("port") or 0), str(fb.get("method") or "masq"),
-                weight=1)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
-    return out
+    return {r.key: r.fallback for r in services if r.fallback is not None}

@@ -6,7 +6,7 @@ takes to come up on the other one and which client connections survive; then bri
 director back: it reloads its table, warms up as sync backup and takes the service back by
 its promotion score alone (a location rule for the Promoted role, no standby command).
 
-Used by `make demo`, tests/cluster/ and bench/failover.
+Used by `make demo`, tests/installed/test_installed_failover.py and bench/failover.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,9 +85,32 @@ class Lab:
             self.start_backend(ns)
             self.real_servers.update({a: ns for a in (address, *extra)})
 
+    def backend_state(self, ns: str) -> Path:
+        """The backend's state directory (lvsocf.lab.backend): sick flag, accepted log."""
+        path = self.workdir / f"backend-{ns}"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def set_sick(self, ns: str, sick: bool) -> None:
+        """The backend fails its health check (503) but still accepts connections."""
+        flag = self.backend_state(ns) / "sick"
+        if sick:
+            flag.touch()
+        else:
+            flag.unlink(missing_ok=True)
+
+    def accepted(self, ns: str, since: float) -> list[float]:
+        """When client connections reached this backend (counted by the backend itself)."""
+        try:
+            lines = (self.backend_state(ns) / "accepted").read_text().split()
+        except FileNotFoundError:
+            return []
+        return [t for t in map(float, lines) if t >= since]
+
     def start_backend(self, ns: str) -> subprocess.Popen:
         proc = self.topo.spawn(ns, [sys.executable, "-m", "lvsocf.lab.backend", str(PORT),
-                                    str(self.tls.cert), str(self.tls.key)], cwd=str(REPO))
+                                    str(self.tls.cert), str(self.tls.key),
+                                    str(self.backend_state(ns))], cwd=str(REPO))
         self.backends[ns] = proc
         deadline = time.monotonic() + 60
         while f":{PORT} " not in self.topo.exec(ns, ["ss", "-ltn"]).stdout:
@@ -95,12 +118,6 @@ class Lab:
                 raise RuntimeError(f"backend in {ns} did not start")
             time.sleep(0.2)
         return proc
-
-    def stop_backend(self, ns: str) -> None:
-        """Kill this real server's backend only (pkill would see every namespace's)."""
-        proc = self.backends.pop(ns)
-        proc.kill()
-        proc.wait()
 
     def start_traffic(self, active: int, idle: int, keepalive: float) -> None:
         self.traffic = self.topo.spawn(self.client, [
@@ -218,13 +235,17 @@ def build_cib(crm_config: str, workdir: Path, properties: dict[str, str], *,
     return seed.read_text()
 
 
-def _rip_of(cib: str, resource: str) -> str | None:
+def _param_of(cib: str, resource: str, name: str) -> str | None:
     from lxml import etree
     root = etree.fromstring(cib.encode())
     for nv in root.iterfind(f".//primitive[@id='{resource}']/instance_attributes/nvpair"):
-        if nv.get("name") == "rip":
+        if nv.get("name") == name:
             return nv.get("value")
     return None
+
+
+def _rip_of(cib: str, resource: str) -> str | None:
+    return _param_of(cib, resource, "rip")
 
 
 @dataclass(frozen=True)
@@ -322,7 +343,7 @@ class Result:
     failover: dict[str, float]            # piece -> seconds after the crash
     failback: dict[str, float]
     clients: dict
-    # failover/failback -> losses; quiesce -> seconds to quiesce and restore a real server
+    # failover/failback -> losses; warm_health -> a backend failing its check, counted
     phases: dict[str, dict] = field(default_factory=dict)
 
 
@@ -331,6 +352,18 @@ def phase_losses(events: list[dict]) -> dict:
     broken = {e["conn"]: e["why"] for e in events if e["kind"] == "broken"}
     outages = [e["down"] for e in events if e["kind"] == "probe-recovered"]
     return {"broken": broken, "new_conn_outage": max(outages, default=0.0)}
+
+
+def client_pause(events: Sequence[dict], crash_at: float, window: float = 30.0) -> float | None:
+    """Seconds from the crash to the first new connection that succeeded after it (client
+    events of lvsocf.lab.traffic). 0.0 when no probe failed within `window` seconds of the
+    crash; None when probes failed and never recovered."""
+    recovered = [e for e in events if e["kind"] == "probe-recovered" and e["t"] >= crash_at]
+    failing = [e for e in events if e["kind"] == "probe-failing"
+               and crash_at <= e["t"] <= crash_at + window]
+    if recovered and recovered[0]["t"] - recovered[0]["down"] <= crash_at + window:
+        return round(recovered[0]["t"] - crash_at, 2)
+    return None if failing and not recovered else 0.0
 
 
 def _attribute(lab: Lab, node: str, name: str) -> str | None:
@@ -355,42 +388,81 @@ def _weight(lab: Lab, node: str, rip: str) -> int | None:
     return None
 
 
-def quiesce_and_restore(lab: Lab, nodes: tuple[str, ...], resource: str, rip: str,
-                        say: Callable[[str], None], timeline: Timeline) -> dict[str, float]:
-    """Stop one real server's backend: the engine of every director must quiesce it (weight
-    0, still in the table; hot standby keeps health warm on the backup too) and crm_mon -A
-    must show it down; start the backend: weight and state come back everywhere."""
+def _rise_time(cib: str, resource: str) -> float:
+    """rise x check_interval of a real server (the agent's defaults where the CIB is silent)."""
+    from lvsocf.agents.realserver import PARAMETERS
+    defaults = {p.name: p.default for p in PARAMETERS}
+    values = {name: _param_of(cib, resource, name) or defaults[name]
+              for name in ("rise", "check_interval")}
+    return float(values["rise"]) * float(values["check_interval"])
+
+
+def quiesce(lab: Lab, nodes: tuple[str, ...], resource: str, rip: str,
+            say: Callable[[str], None], timeline: Timeline) -> float:
+    """One real server's backend fails its health check (it still accepts connections): the
+    engine of every director must quiesce it (weight 0, still in the table; hot standby keeps
+    health warm on the backup too), crm_mon -A must show it down, and no other real server
+    may change. Returns the seconds it took."""
     attr = f"lvsocf-{resource}"
     ns = lab.real_servers[rip]
-    lab.stop_backend(ns)
+    lab.set_sick(ns, True)
     t0 = time.time()
-    timeline.mark(f"backend of {resource} ({rip}) stopped", t0)
+    timeline.mark(f"backend of {resource} ({rip}) fails its health check", t0)
     lab.cluster.wait(lambda: all(_weight(lab, n, rip) == 0 and _attribute(lab, n, attr) ==
                                  "down" for n in nodes), 300,
                      f"{resource} quiesced on {', '.join(nodes)} (weight 0, {attr}=down)")
-    quiesced = time.time() - t0
+    took = time.time() - t0
     others = {(n, a): _weight(lab, n, a) for n in nodes for a, where in
               lab.real_servers.items() if where != ns}
     if not all(others.values()):
         raise RuntimeError(f"quiescing {rip} touched another real server: {others}")
     timeline.mark(f"{resource} quiesced on every director: weight 0, {attr}=down")
-    say(f"{resource} quiesced after {quiesced:.1f}s on {', '.join(nodes)} (weight 0, "
+    say(f"{resource} quiesced after {took:.1f}s on {', '.join(nodes)} (weight 0, "
         f"crm_mon -A: {attr}=down)")
-    lab.start_backend(ns)
-    t1 = time.time()
-    lab.cluster.wait(lambda: all((_weight(lab, n, rip) or 0) > 0 and _attribute(lab, n, attr)
-                                 == "up" for n in nodes), 300,
-                     f"{resource} restored (weight back, {attr}=up)")
-    restored = time.time() - t1
-    timeline.mark(f"backend back; {resource} restored: weight back, {attr}=up")
-    say(f"{resource} restored after {restored:.1f}s")
-    return {"quiesced": round(quiesced, 1), "restored": round(restored, 1)}
+    return round(took, 1)
+
+
+def restore(lab: Lab, node: str, resource: str, rip: str, say: Callable[[str], None],
+            timeline: Timeline) -> dict[str, float]:
+    """The backend passes its check again: seconds until `node` gives it its weight back
+    and until a new client connection reaches it (counted at the backend)."""
+    attr = f"lvsocf-{resource}"
+    ns = lab.real_servers[rip]
+    lab.set_sick(ns, False)
+    t0 = time.time()
+    lab.cluster.wait(lambda: (_weight(lab, node, rip) or 0) > 0 and
+                     _attribute(lab, node, attr) == "up", 300,
+                     f"{resource} restored on {node} (weight back, {attr}=up)")
+    weight_back = time.time() - t0
+    lab.cluster.wait(lambda: bool(lab.accepted(ns, t0)), 120,
+                     f"a new client connection at the backend of {resource}", interval=0.2)
+    traffic = min(lab.accepted(ns, t0)) - t0
+    timeline.mark(f"{resource} restored on {node}: weight back, new connections reach it")
+    say(f"{resource} restored on {node} after {weight_back:.1f}s; its first new client "
+        f"connection {traffic:.1f}s after its backend recovered")
+    return {"restored": round(weight_back, 1), "traffic_back": round(traffic, 1)}
+
+
+def steady_cpu(lab: Lab, seconds: float) -> dict[str, float]:
+    """Wait `seconds` without looking at the cluster, and return what each director's whole
+    stack used meanwhile, in CPU seconds per second (lvsocf.lab.cpu)."""
+    from lvsocf.lab.cpu import Meter
+    meter = Meter({n.name: n.mount_ns() for n in lab.cluster.alive()})
+    meter.start()
+    time.sleep(seconds)
+    return meter.stop()
 
 
 def _watch(node: Node, real_servers: int) -> subprocess.Popen:
-    return subprocess.Popen(node.argv([
-        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), LAN_IF, "--real-servers",
+    """lvsocf.lab.watch on `node`, once it watches (its imports take seconds in TCG)."""
+    watch = subprocess.Popen(node.argv([
+        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), "--real-servers",
         str(real_servers)]), stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+    assert watch.stdout is not None
+    if '"ready"' not in watch.stdout.readline():
+        watch.kill()
+        raise RuntimeError(f"lvsocf.lab.watch did not start on {node.name}")
+    return watch
 
 
 def _collect(watch: subprocess.Popen, t0: float, timeout: float) -> dict[str, float]:
@@ -399,7 +471,8 @@ def _collect(watch: subprocess.Popen, t0: float, timeout: float) -> dict[str, fl
     except subprocess.TimeoutExpired:
         watch.kill()
         out, _ = watch.communicate()
-    ups = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    ups = [u for u in map(json.loads, (line for line in out.splitlines()
+                                         if line.startswith("{"))) if "up" in u]
     return {u["up"]: round(u["t"] - t0, 1) for u in ups}
 
 
@@ -433,6 +506,49 @@ def actions_since(node: Node, offset: int) -> list[str]:
         text = fh.read().decode(errors="replace")
     return [f"{m[1]} {m[2]}" for m in RESULT.finditer(text)
             if m[1] != "monitor" and m[3] == node.name]
+
+
+# What the survivor's pacemaker.log says between the crash and the VIP: where the takeover
+# spends its time (membership, DC election, scheduler, each agent action).
+STEPS = (
+    ("membership", re.compile(r"Node (\S+) state is now lost|peer on the DC .* is dead")),
+    ("election", re.compile(r"State transition \S+ -> S_ELECTION")),
+    ("DC", re.compile(r"State transition S_ELECTION -> S_INTEGRATION|"
+                      r"State transition \S+ -> S_POLICY_ENGINE")),
+    ("transition", re.compile(r"Initiating (\w+) operation (\S+)")),
+    ("result", re.compile(r"Result of (\w+) operation for (\S+) on")),
+)
+STAMP = re.compile(r"^(\w{3} \d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?) ")
+
+
+def _log_time(line: str, year: int) -> float | None:
+    """The epoch time of a pacemaker.log line (its stamp has no year)."""
+    found = STAMP.match(line)
+    if not found:
+        return None
+    whole, _, fraction = found[1].partition(".")
+    at = time.mktime(time.strptime(f"{year} {whole}", "%Y %b %d %H:%M:%S"))
+    return at + (float(f"0.{fraction}") if fraction else 0.0)
+
+
+def takeover_steps(node: Node, offset: int, since: float, until: float) -> list[tuple[float, str]]:
+    """(seconds after `since`, what) for the takeover milestones in `node`'s pacemaker.log
+    from byte `offset` up to `until` (monitors left out)."""
+    with _log(node).open("rb") as fh:
+        fh.seek(offset)
+        lines = fh.read().decode(errors="replace").splitlines()
+    year = time.localtime(since).tm_year
+    steps: list[tuple[float, str]] = []
+    for line in lines:
+        at = _log_time(line, year)
+        if at is None or at > until:
+            continue
+        for name, pattern in STEPS:
+            found = pattern.search(line)
+            if found and "monitor" not in found[0]:
+                steps.append((round(at - since, 2), f"{name}: {found[0]}"))
+                break
+    return steps
 
 
 def run_scenario(cib: str, say: Callable[[str], None], *, real_servers: int = 2,
@@ -483,18 +599,21 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     lab.cluster.wait(lambda: all(lab.placement().get(r) == {first} for r in layout.moving),
                      600, f"the VIP and the sync master on {first} (after its warm-up)")
     timeline.mark(f"VIP and sync master on {first}")
-    probe_rs = next(r for r in layout.table if _rip_of(cib, r) == REAL_SERVERS[-1])
-    quiesce = quiesce_and_restore(lab, both, probe_rs, REAL_SERVERS[-1], say, timeline)
+    sick_rip = REAL_SERVERS[-1]
+    sick_rs = next(r for r in layout.table if _rip_of(cib, r) == sick_rip)
+    sick_ns = lab.real_servers[sick_rip]
+    warm = {"quiesced": quiesce(lab, both, sick_rs, sick_rip, say, timeline)}
     say(f"active on {first}, hot standby on {other}; starting {active} active + {idle} idle "
         "connections")
     lab.start_traffic(active, idle, keepalive)
     lab.traffic_events(lambda e: e["kind"] == "started", 60)
     say(f"letting connections settle and sync ({settle:.0f}s)")
-    time.sleep(settle)
+    steady = steady_cpu(lab, settle)
+    say(f"steady state: the directors used {steady} CPU seconds per second")
 
     survivor = lab.cluster.node(other)
-    watch = _watch(survivor, len(lab.rips))
-    time.sleep(1)
+    # the real servers up after the takeover: all but the failing backend's
+    watch = _watch(survivor, sum(1 for ns in lab.real_servers.values() if ns != sick_ns))
     log_at = _log_size(survivor)
     crash_at = time.time()
     lab.cluster.crash(lab.cluster.node(first))
@@ -505,8 +624,22 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     for piece, secs in failover.items():
         timeline.mark(f"{piece.replace('_', ' ')} up on {other}", crash_at + secs)
     time.sleep(max(keepalive * 2, 20))           # every idle connection speaks again
-    phases = {"failover": phase_losses(lab.pending_events())}
+    events = lab.pending_events()
+    phases = {"failover": phase_losses(events)}
+    phases["failover"]["pause"] = client_pause(events, crash_at)
     phases["failover"]["actions"] = actions_since(survivor, log_at)
+    phases["failover"]["steps"] = takeover_steps(survivor, log_at, crash_at,
+                                                 crash_at + failover["vip"] + 1)
+    # warm health: the backend that failed its check before the crash gets no new
+    # connection after it, while the others get every one (counted at the backends)
+    warm["new_conns_at_down_backend"] = len(lab.accepted(sick_ns, crash_at))
+    warm["new_conns_elsewhere"] = sum(len(lab.accepted(ns, crash_at)) for ns in
+                                      set(lab.real_servers.values()) - {sick_ns})
+    say(f"new connections since the crash, counted at the backends: "
+        f"{warm['new_conns_at_down_backend']} at the one failing its check, "
+        f"{warm['new_conns_elsewhere']} at the others")
+    warm.update(restore(lab, other, sick_rs, sick_rip, say, timeline))
+    warm["rise_time"] = _rise_time(cib, sick_rs)
     say(f"after failover: {len(phases['failover']['broken'])} connections lost; {other} ran "
         f"{phases['failover']['actions']}")
 
@@ -528,7 +661,8 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     time.sleep(max(keepalive * 2, 20))
     phases["failback"] = phase_losses(lab.pending_events())
     phases["failback"]["actions"] = actions_since(lab.cluster.node(first), log_at)
-    phases["quiesce"] = quiesce
+    phases["warm_health"] = warm
+    phases["steady"] = {"cpu": steady, "real_servers": len(lab.rips)}
     clients = lab.stop_traffic()
     timeline.mark("client traffic stopped")
     return Result(timeline, failover, failback, clients, phases)
@@ -546,10 +680,14 @@ def report(result: Result) -> str:
              f"(longest stall {c.get('max_rtt')}s)",
              f"new connections every 0.2s: {c.get('probes_ok')} ok, "
              f"{c.get('probes_failed')} failed (while the VIP moved)"]
-    quiesce = result.phases.get("quiesce")
-    if quiesce:
-        lines.append(f"real server backend stopped: quiesced after {quiesce['quiesced']}s, "
-                     f"restored {quiesce['restored']}s after it came back")
+    warm = result.phases.get("warm_health")
+    if warm:
+        lines.append(
+            f"a backend failing its check: quiesced on both directors after "
+            f"{warm['quiesced']}s; new connections after the failover: "
+            f"{warm['new_conns_at_down_backend']} to it, {warm['new_conns_elsewhere']} to the "
+            f"others; once well, weight back after {warm['restored']}s and its first new "
+            f"connection after {warm['traffic_back']}s (rise x interval: {warm['rise_time']}s)")
     for phase in ("failover", "failback"):
         losses = result.phases.get(phase)
         if losses is None:
@@ -559,6 +697,12 @@ def report(result: Result) -> str:
         if "actions" in losses:
             lines.append(f"{phase}: agent actions on the taking-over director: "
                          f"{', '.join(losses['actions']) or 'none'}")
+        if losses.get("pause") is not None:
+            lines.append(f"{phase}: client pause (crash -> first new connection that "
+                         f"succeeds) {losses['pause']}s")
+        if losses.get("steps"):
+            lines.append(f"{phase}: the survivor's pacemaker.log, seconds after the crash:")
+            lines += [f"  {at:6.2f}s  {what}" for at, what in losses["steps"]]
     if c.get("broken"):
         lines.append("lost: " + ", ".join(f"{k} ({v})" for k, v in c["broken"].items()))
     return "\n".join(lines)

@@ -75,7 +75,8 @@ def sync_sysctls(kind: str) -> dict[str, str]:
     return {f"net.ipv4.vs.{k}": str(values[k]) for k in SYNC_SYSCTLS}
 
 
-def keepalived_conf(name: str, priority: int, timing: Mapping[str, int]) -> str:
+def keepalived_conf(name: str, priority: int, timing: Mapping[str, int],
+                    rips: Sequence[str] = REAL_SERVERS) -> str:
     real_servers = "".join(f"""
     real_server {rip} {PORT} {{
         weight 1
@@ -89,7 +90,7 @@ def keepalived_conf(name: str, priority: int, timing: Mapping[str, int]) -> str:
             retry {timing['retry']}
             delay_before_retry {timing['delay_before_retry']}
         }}
-    }}""" for rip in REAL_SERVERS)
+    }}""" for rip in rips)
     return f"""# lvsocf bench/failover: keepalived peer on {name}
 global_defs {{
     router_id {name}
@@ -120,18 +121,6 @@ virtual_server {VIP} {PORT} {{
 """
 
 
-def client_pause(events: Sequence[dict], crash_at: float, window: float = 30.0) -> float | None:
-    """Seconds from the crash to the first new connection that succeeded after it (client
-    events of lvsocf.lab.traffic). 0.0 when no probe failed within `window` seconds of the
-    crash; None when probes failed and never recovered."""
-    recovered = [e for e in events if e["kind"] == "probe-recovered" and e["t"] >= crash_at]
-    failing = [e for e in events if e["kind"] == "probe-failing"
-               and crash_at <= e["t"] <= crash_at + window]
-    if recovered and recovered[0]["t"] - recovered[0]["down"] <= crash_at + window:
-        return round(recovered[0]["t"] - crash_at, 2)
-    return None if failing and not recovered else 0.0
-
-
 class Directors(Cluster):
     """The lab cluster's director namespaces, anchors, crash and restart (a power cut, a
     reboot), with keepalived as each director's only daemon."""
@@ -140,6 +129,7 @@ class Directors(Cluster):
         super().__init__(*args, **kw)
         self.sysctls = sync_sysctls(sync)
         self.timing = check_timing()
+        self.rips: tuple[str, ...] = REAL_SERVERS
 
     def start_all(self) -> None:
         run(["modprobe", "ip_vs"])          # the net.ipv4.vs.* sysctls exist from here on
@@ -151,7 +141,8 @@ class Directors(Cluster):
         for key, value in self.sysctls.items():
             node.run(["sysctl", "-qw", f"{key}={value}"])
         conf = node.root / "keepalived.conf"
-        conf.write_text(keepalived_conf(node.name, PRIORITY[node.name], self.timing))
+        conf.write_text(keepalived_conf(node.name, PRIORITY[node.name], self.timing,
+                                        self.rips))
         pids = [f"/run/keepalived-{node.name}{kind}.pid" for kind in ("", "-vrrp", "-check")]
         argv = [KEEPALIVED, "-n", "-l", "-D", "-G", "-f", str(conf),
                 "-p", pids[0], "-r", pids[1], "-c", pids[2]]
@@ -180,7 +171,7 @@ class Directors(Cluster):
 
     def hot(self, node: Node) -> bool:
         weights = self.weights(node)
-        return len(weights) == len(REAL_SERVERS) and all(weights.values())
+        return len(weights) == len(self.rips) and all(weights.values())
 
     def master(self) -> Node | None:
         """The one director holding the VIP, with both directors hot and their sync daemons
@@ -219,21 +210,22 @@ class KeepalivedLab(failover.Lab):
 
 
 def watch_takeover(node: Node, crash: Callable[[], None], timeout: float,
-                   grace: float) -> tuple[float, dict[str, float]]:
+                   grace: float, real_servers: int) -> tuple[float, dict[str, float]]:
     """Start lvsocf.lab.watch on `node`, wait until it sees the (hot) table, crash(); return
     the crash time and piece -> seconds after it (pieces up before the crash come out
     negative). Stops `grace` seconds after the VIP if keepalived's sync master has not shown
     by then."""
     watch = subprocess.Popen(node.argv([
-        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), LAN_IF,
-        "--real-servers", str(len(REAL_SERVERS)), "--timeout", str(timeout)]),
+        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), "--real-servers",
+        str(real_servers), "--timeout", str(timeout)]),
         stdout=subprocess.PIPE, text=True, cwd=str(REPO))
     lines: queue.Queue[dict | None] = queue.Queue()
 
     def reader() -> None:
         for line in watch.stdout:
-            if line.startswith("{"):
-                lines.put(json.loads(line))
+            up = json.loads(line) if line.startswith("{") else {}
+            if "up" in up:
+                lines.put(up)
         lines.put(None)
 
     threading.Thread(target=reader, daemon=True).start()
@@ -265,7 +257,7 @@ def watch_takeover(node: Node, crash: Callable[[], None], timeout: float,
 
 def run_scenario(say: Callable[[str], None], *, active: int = 4, idle: int = 12,
                  keepalive: float = 10.0, settle: float = 40.0, sync: str = "kernel",
-                 rejoin: bool = True) -> failover.Result:
+                 rejoin: bool = True, real_servers: int = 2) -> failover.Result:
     """Both directors up (VIP on one, both tables hot), client traffic, a power cut of the
     master; the VIP, the client pause and the connections kept on the backup. With rejoin,
     the crashed director boots again and must not disturb anything (nopreempt)."""
@@ -276,6 +268,7 @@ def run_scenario(say: Callable[[str], None], *, active: int = 4, idle: int = 12,
 
     with tempfile.TemporaryDirectory(prefix="lvsocf-keepalived-") as tmp:
         lab = KeepalivedLab(Path(tmp), stamped, sync)
+        lab.rips = lab.cluster.rips = REAL_SERVERS + failover.extra_addresses(real_servers)
         try:
             return _scenario(lab, timeline, stamped, active, idle, keepalive, settle, rejoin)
         except (TimeoutError, RuntimeError, subprocess.SubprocessError):
@@ -289,7 +282,8 @@ def _scenario(lab: KeepalivedLab, timeline: failover.Timeline, say: Callable[[st
               active: int, idle: int, keepalive: float, settle: float,
               rejoin: bool) -> failover.Result:
     directors = lab.cluster
-    say("building: 2 directors (keepalived), 2 DR real servers, 1 client; sync sysctls: "
+    say(f"building: 2 directors (keepalived), {len(lab.rips)} DR real servers, 1 client; "
+        "sync sysctls: "
         + (", ".join(f"{k}={v}" for k, v in directors.sysctls.items()) or "kernel defaults"))
     lab.build()
     directors.start_all()
@@ -303,13 +297,14 @@ def _scenario(lab: KeepalivedLab, timeline: failover.Timeline, say: Callable[[st
     lab.start_traffic(active, idle, keepalive)
     events = lab.traffic_events(lambda e: e["kind"] == "started", 60)
     say(f"letting connections settle and sync ({settle:.0f}s)")
-    time.sleep(settle)
+    steady = failover.steady_cpu(lab, settle)
+    say(f"steady state: the directors used {steady} CPU seconds per second")
     synced = {"master": directors.connections(master), "backup": directors.connections(backup)}
     say(f"established connections: {synced['master']} on {master.name}, "
         f"{synced['backup']} synced to {backup.name}")
 
     crash_at, took = watch_takeover(backup, lambda: directors.crash(master), timeout=300,
-                                    grace=60)
+                                    grace=60, real_servers=len(lab.rips))
     timeline.mark(f"{master.name} killed (SIGKILL of all its processes, its links cut)",
                   crash_at)
     if "vip" not in took:
@@ -320,8 +315,9 @@ def _scenario(lab: KeepalivedLab, timeline: failover.Timeline, say: Callable[[st
     time.sleep(max(keepalive * 2, 20))           # every idle connection speaks again
     events += lab.pending_events()
     phases = {"failover": failover.phase_losses(events)}
-    phases["failover"]["pause"] = client_pause(events, crash_at)
+    phases["failover"]["pause"] = failover.client_pause(events, crash_at)
     phases["failover"]["synced"] = synced
+    phases["steady"] = {"cpu": steady, "real_servers": len(lab.rips)}
     say(f"after failover: {len(phases['failover']['broken'])} connections lost, client "
         f"pause {phases['failover']['pause']}s")
     if rejoin:

@@ -2,7 +2,8 @@
 
 Holds N long-lived TCP connections to an echo service: `active` ones send a line every second,
 `idle` ones only every --keepalive seconds. A prober opens a new connection every --probe
-seconds. Every event goes to stdout as one JSON line; SIGTERM ends it with a summary line.
+seconds (each probe on its own, so a failing one does not delay the next). Every event goes
+to stdout as one JSON line; SIGTERM ends it with a summary line.
 
     python -m lvsocf.lab.traffic VIP PORT --active 5 --idle 20 --keepalive 10
 """
@@ -58,24 +59,37 @@ class Conn:
             emit(kind="broken", conn=self.ident, why=self.broken)
 
 
+async def probe_once(host: str, port: int, stats: dict) -> None:
+    """One new connection and one echo. An outage starts when the first probe that fails
+    was started and ends with the first success of a probe started after that."""
+    began = time.time()
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+        writer.write(b"probe\n")
+        await asyncio.wait_for(reader.readexactly(6), 2)
+        writer.close()
+    except (TimeoutError, OSError, asyncio.IncompleteReadError):
+        stats["failed"] += 1
+        if stats["failing_since"] is None:
+            stats["failing_since"] = began
+            emit(kind="probe-failing")
+        return
+    stats["ok"] += 1
+    since = stats["failing_since"]
+    if since is not None and began >= since:
+        emit(kind="probe-recovered", down=round(time.time() - since, 2))
+        stats["failing_since"] = None
+
+
 async def probe(host: str, port: int, every: float, stats: dict) -> None:
+    """A new probe every `every` seconds, each on its own (a failing one waits for its
+    timeout without holding up the next), so an outage is timed to `every`."""
+    pending: set[asyncio.Task] = set()
     while True:
-        start = time.monotonic()
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
-            writer.write(b"probe\n")
-            await asyncio.wait_for(reader.readexactly(6), 2)
-            writer.close()
-            stats["ok"] += 1
-            if stats["failing_since"] is not None:
-                emit(kind="probe-recovered", down=round(time.time() - stats["failing_since"], 2))
-                stats["failing_since"] = None
-        except (TimeoutError, OSError, asyncio.IncompleteReadError):
-            stats["failed"] += 1
-            if stats["failing_since"] is None:
-                stats["failing_since"] = time.time()
-                emit(kind="probe-failing")
-        await asyncio.sleep(max(0.0, every - (time.monotonic() - start)))
+        task = asyncio.create_task(probe_once(host, port, stats))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await asyncio.sleep(every)
 
 
 async def main_async(opts: argparse.Namespace) -> None:

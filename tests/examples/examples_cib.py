@@ -103,6 +103,9 @@ class Layout:
     service_of: dict[str, str]        # IPVSRealServer primitive -> its IPVSService primitive
     addresses: list[str]              # IPaddr2 primitives
     top: dict[str, str]               # primitive -> its top-level resource (clone, group, itself)
+    # IPVSSync backup_only (default true): a backup never balances, so each address starts
+    # only after the promotion; false (dedicated directors): both start side by side
+    backup_only: bool = True
 
     @property
     def table(self) -> list[str]:
@@ -125,7 +128,8 @@ def layout(sm: dict) -> Layout:
         {s: top[s] for s in of[AGENT_SERVICE]},
         {r: top[r] for r in of[AGENT_REALSERVER]},
         {r: by_ident[service_ident(prims[r]["params"])] for r in of[AGENT_REALSERVER]},
-        of[AGENT_VIP], top)
+        of[AGENT_VIP], top,
+        sync is not None and prims[sync]["params"].get("backup_only", "true") == "true")
 
 
 # --------------------------------------------------------------------------- crm_simulate

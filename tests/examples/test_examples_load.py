@@ -139,7 +139,8 @@ def expected_constraints(sm: dict) -> tuple[set, set]:
     for top in tops:
         if sync:
             cols.add((top, "", sync, "Promoted", "INFINITY"))
-            ords.add((sync, "promote", top, "start", "Mandatory"))
+            if lay.backup_only:
+                ords.add((sync, "promote", top, "start", "Mandatory"))
     return cols, ords
 
 
@@ -154,8 +155,9 @@ def test_layout_is_hot_standby(name, built):
     if lay.sync:
         meta = clones[lay.sync_clone]["meta"]
         assert meta.get("promotable") == "true" and meta.get("promoted-max") == "1"
-        # a backup never balances (the default; written out where directors serve too)
-        assert prims[lay.sync]["params"].get("backup_only", "true") == "true"
+        # where directors serve too, a backup never balances (the default, written out)
+        if any(prims[a]["params"].get("lvs_support") == "true" for a in lay.addresses):
+            assert prims[lay.sync]["params"].get("backup_only") == "true"
     cols, ords = expected_constraints(sm)
     assert sorted(sm["colocations"].values()) == sorted(cols)
     assert sorted(sm["orders"].values()) == sorted(ords)

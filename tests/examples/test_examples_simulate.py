@@ -90,15 +90,16 @@ def test_cold_start_orders_every_table(scenario):
             raise AssertionError(f"{vip} does not wait for a service")
         if scenario.sync is not None:
             assert ordered_before(graph, f"{scenario.sync}_promote_0@{active}",
-                                  f"{vip}_start_0@{active}")
+                                  f"{vip}_start_0@{active}") == lay.backup_only
 
 
 @pytest.mark.parametrize("event", ["down", "fail"])
 def test_failover_moves_only_the_addresses_and_the_promoted_role(scenario, event):
     """The active director goes down cleanly (-d) or fails and is fenced (-f): the survivor
-    promotes its sync instance and starts the addresses, in that order, and does nothing
-    else. When the director returns, it starts its share of the table (and its sync
-    backup) and takes nothing back, still warming up or warm."""
+    promotes its sync instance and starts the addresses, and does nothing else: in that
+    order where backups never balance (backup_only), side by side where they may. When
+    the director returns, it starts its share of the table (and its sync backup) and
+    takes nothing back, still warming up or warm."""
     sim, out = scenario.start()
     active = scenario.active(sim)
     flag = {"down": "--node-down", "fail": "--node-fail"}[event]
@@ -115,7 +116,7 @@ def test_failover_moves_only_the_addresses_and_the_promoted_role(scenario, event
         want.add((scenario.sync, "promote"))
         for rsc in lay.addresses:
             assert ordered_before(graph, f"{scenario.sync}_promote_0@{new}",
-                                  f"{rsc}_start_0@{new}")
+                                  f"{rsc}_start_0@{new}") == lay.backup_only
     assert done == want
 
     back = scenario.rejoin(out, active, SCORE_WARMING)
@@ -249,7 +250,8 @@ def test_failback_after_warm_up_by_promotion_score(sync_scenario):
     scenario.untouched(sim, but=(*scenario.layout.addresses, sync))
     for rsc in scenario.layout.addresses:
         assert ordered_before(graph, f"{sync}_demote_0@{new}", f"{sync}_promote_0@node1")
-        assert ordered_before(graph, f"{sync}_promote_0@node1", f"{rsc}_start_0@node1")
+        assert ordered_before(graph, f"{sync}_promote_0@node1",
+                              f"{rsc}_start_0@node1") == scenario.layout.backup_only
 
 
 def test_no_table_without_backup_only(built, tmp_path):

@@ -178,3 +178,31 @@ def test_start_without_its_service_fails_with_a_reason(rs):
     done = rs("start", vip="10.0.0.1", port=80, rip="10.0.1.1")
     assert rc(done) == 1 and "service tcp 10.0.0.1:80 does not exist" in done.stderr
     assert saved() == set()
+
+
+def test_a_service_restarted_in_place_gets_its_real_servers_back(rs, agent_factory, backends):
+    """Hot standby restarts a failed service in place with its real-server clones left
+    running: the engine re-adds them at once (no IPVSRealServer action), with the weight
+    its health verdict says."""
+    topo, cl, rsns = backends
+    service = agent_factory("IPVSService")
+    ipvsadm("-D", "-t", "10.0.0.1:80")
+    svc = {**SVC, "scheduler": "rr"}
+    assert rc(service("start", instance="web", **svc)) == 0
+    serve(topo, rsns, "10.0.1.1")
+    params = {**SVC, "rip": "10.0.1.1", "method": "masq", "weight": 3, "drain_timeout": 0,
+              **FAST}
+    assert rc(rs("start", instance="web-rs1", **params)) == 0
+    down = {**params, "rip": "10.0.1.2", "weight": 2}       # nothing listens there
+    assert rc(rs("start", instance="web-rs2", **down)) == 0
+    until(lambda: weights() == {"10.0.1.1:80": 3, "10.0.1.2:80": 0}, 30, "verdicts")
+
+    assert rc(service("stop", instance="web", **svc)) == 0
+    assert saved() == set()
+    assert rc(service("start", instance="web", **svc)) == 0
+    began = time.monotonic()
+    until(lambda: weights() == {"10.0.1.1:80": 3, "10.0.1.2:80": 0}, 30,
+          "the real servers back, each with its verdict's weight")
+    print(f"re-added {time.monotonic() - began:.1f}s after the service start")
+    assert rc(rs("monitor", instance="web-rs1", env=RECURRING, **params)) == 0
+    assert rc(rs("monitor", instance="web-rs2", env=RECURRING, **down)) == 190

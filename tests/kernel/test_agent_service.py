@@ -31,8 +31,10 @@ def rc(done: subprocess.CompletedProcess) -> int:
      "-A -t [2001:db8::5]:80 -s wlc -p 10 -M 48"),
     ({"vip": "10.0.0.1", "port": 53, "protocol": "udp", "ops": "yes"},
      "-A -u 10.0.0.1:53 -s wlc -o"),
-    ({"vip": "10.0.0.2", "port": 5060, "protocol": "sctp", "persistent": 30, "pe": "sip"},
-     "-A --sctp-service 10.0.0.2:5060 -s wlc -p 30 --pe sip"),
+    ({"vip": "10.0.0.2", "port": 5060, "protocol": "udp", "persistent": 30, "pe": "sip"},
+     "-A -u 10.0.0.2:5060 -s wlc -p 30 --pe sip"),
+    ({"vip": "10.0.0.2", "port": 5060, "protocol": "sctp", "persistent": 30},
+     "-A --sctp-service 10.0.0.2:5060 -s wlc -p 30"),
 ])
 def test_every_parameter(svc, params, rule):
     assert rc(svc("start", **params)) == 0

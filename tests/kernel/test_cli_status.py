@@ -15,6 +15,7 @@ from lvsocf.cli import status
 from lvsocf.ipvs import sysctl
 from lvsocf.ipvs.model import RealServer, Service, ServiceKey, SyncDaemon, Timeouts
 from lvsocf.lab.netns import run
+from lvsocf.records import ServiceRecord, key_to_json
 from tests.kernel.conftest import LongLivedClient, ipvsadm, start_echo_server
 
 WEB = ServiceKey("tcp", "10.0.0.1", 80)
@@ -24,11 +25,6 @@ DEAD_PID = 2 ** 22 + 17
 METHODS = {"masq": "Masq", "gate": "Route", "ipip": "Tunnel", "local": "Local"}
 STATS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
 RATES = ("cps", "inpps", "outpps", "inbps", "outbps")
-
-
-def key_dict(key: ServiceKey) -> dict:
-    return {"protocol": key.protocol, "address": key.address, "port": key.port,
-            "fwmark": key.fwmark, "family": key.family}
 
 
 @pytest.fixture
@@ -92,7 +88,7 @@ def engine(state_dir):
 def register(name: str, address: str, port: int, weight: int) -> None:
     """A `realservers` record, as IPVSRealServer start writes it: the engine's input."""
     state.write("realservers", name, {
-        "service": key_dict(WEB),
+        "service": key_to_json(WEB),
         "real_server": {"address": address, "port": port, "method": "masq", "weight": weight,
                         "u_threshold": 0, "l_threshold": 0},
         "check": {"kind": "tcp", "options": {}, "interval": 1, "timeout": 1, "rise": 1,
@@ -115,7 +111,7 @@ def test_table_health_counters_and_rates_match_ipvsadm(k, nat_topology, state_di
     start_echo_server(topo, rs_ns, "10.0.1.1", 80)
     # the real engine checks web's two real servers and sets their weights: 10.0.1.1
     # answers (up: configured weight 3), 10.0.1.2 does not exist (down: quiescent, weight 0)
-    state.write("services", "web", {"key": key_dict(WEB), "fallback": None})
+    ServiceRecord(WEB).write("web")
     register("web-rs1", "10.0.1.1", 80, 3)
     register("web-rs2", "10.0.1.2", 80, 4)
     engine.ensure_running(120)
@@ -127,12 +123,12 @@ def test_table_health_counters_and_rates_match_ipvsadm(k, nat_topology, state_di
     # corrupt file
     now = time.time()
     state.write("health", "mark-rs", {
-        "service": key_dict(MARK), "address": "10.0.2.1", "port": 0, "check": "ping",
+        "service": key_to_json(MARK), "address": "10.0.2.1", "port": 0, "check": "ping",
         "state": "soft_up", "healthy": False, "since": now - 40, "last_check": now - 30,
         "latency": 0.5, "detail": "echo reply", "weight": 5, "configured_weight": 5,
         "engine_pid": DEAD_PID})
     state.write("health", "web-rs9", {
-        "service": key_dict(WEB), "address": "10.0.1.9", "port": 80, "state": "up",
+        "service": key_to_json(WEB), "address": "10.0.1.9", "port": 80, "state": "up",
         "healthy": True})
     (state_dir / "health" / "corrupt.json").write_text('{"service": ')
     # one real connection through the NAT service, still open

@@ -14,6 +14,8 @@ import pytest
 from lvsocf import state
 from lvsocf.engine import client, files
 from lvsocf.engine.registry import Shard
+from lvsocf.ipvs.model import RealServer
+from lvsocf.records import ServiceRecord, key_from_json
 from tests.kernel.conftest import ipvsadm, saved
 
 VIP = "10.0.0.1"
@@ -96,8 +98,7 @@ def test_fall_rise_quiescent_remove_and_fallback(engine, backends):
                   if Shard(0, 2).owns(n) != Shard(0, 2).owns("a"))
     ipvsadm("-A", "-t", f"{VIP}:80", "-s", "wlc")
     # the service's fallback, as IPVSService records and adds it
-    state.write("services", "web", {"key": SERVICE, "fallback": {
-        "address": "10.0.9.9", "port": 80, "method": "masq"}})
+    ServiceRecord(key_from_json(SERVICE), RealServer("10.0.9.9", 80, "masq")).write("web")
     ipvsadm("-a", "-t", f"{VIP}:80", "-r", "10.0.9.9:80", "-m", "-w", "1")
     ipvsadm("-a", "-t", f"{VIP}:80", "-r", "10.0.7.7:80", "-m", "-w", "0")  # not ours
     a, b = serve(topo, rs, "10.0.1.1"), serve(topo, rs, "10.0.1.2")

@@ -1,4 +1,5 @@
-"""One test per pyroute2 gap/bug that lvsocf.ipvs works around (see REAL-IPVS.md)."""
+"""One test per pyroute2 gap/bug that lvsocf.ipvs works around (listed in lvsocf/ipvs/netlink.py
+next to the code that avoids each)."""
 import pyroute2
 import pytest
 from pyroute2 import IPVS, IPVSDest, IPVSService

@@ -17,6 +17,7 @@ from lvsocf.engine.weights import Verdict, desired_entry, plan_service
 from lvsocf.ipvs import protocol
 from lvsocf.ipvs.fallback import plan_fallback
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
+from lvsocf.records import ServiceRecord
 
 UP, DOWN, UNKNOWN = HealthState.UP, HealthState.DOWN, HealthState.UNKNOWN
 
@@ -177,13 +178,12 @@ def test_fallback_decisions():
 
 
 def test_fallbacks_from_service_records(state_dir):
-    state.write("services", "web", {"key": registry.key_to_dict(KEY), "fallback": {
-        "address": "10.0.9.9", "port": 8080, "method": "gate"}})
-    state.write("services", "plain", {"key": registry.key_to_dict(ServiceKey(fwmark=3)),
-                                      "fallback": None})
+    ServiceRecord(KEY, RealServer("10.0.9.9", 8080, "gate")).write("web")
+    ServiceRecord(ServiceKey(fwmark=3)).write("plain")
     state.write("services", "broken", {"fallback": {"address": "x"}})
-    assert weights.fallbacks(state.all_of("services")) == {
-        KEY: RealServer("10.0.9.9", 8080, "gate", 1)}
+    records = ServiceRecord.all()
+    assert set(records) == {"web", "plain"}              # the unusable one is left out
+    assert weights.fallbacks(records.values()) == {KEY: RealServer("10.0.9.9", 8080, "gate", 1)}
 
 
 # ---- resuming ------------------------------------------------------------------------------

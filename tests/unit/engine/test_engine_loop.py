@@ -11,6 +11,7 @@ from engine_harness import KEY, Backend, FakeKernel, record, register, until
 from lvsocf import state
 from lvsocf.engine.engine import Engine
 from lvsocf.ipvs.model import RealServer, ServiceKey
+from lvsocf.records import ServiceRecord
 
 
 @contextlib.asynccontextmanager
@@ -84,10 +85,7 @@ def test_initial_weight_and_http_check(state_dir, fake):
 
 
 def test_fallback_in_when_all_down_out_when_first_back(state_dir, fake):
-    state.write("services", "svc", {"key": {"protocol": "tcp", "address": "10.0.0.1",
-                                            "port": 80, "fwmark": 0, "family": "inet"},
-                                    "fallback": {"address": "10.0.9.9", "port": 8080,
-                                                 "method": "masq"}})
+    ServiceRecord(KEY, RealServer("10.0.9.9", 8080, "masq")).write("svc")
     fake.put(KEY, RealServer("10.0.9.9", 8080, "masq", 1))    # IPVSService put it in
 
     async def main():

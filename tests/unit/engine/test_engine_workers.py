@@ -17,6 +17,7 @@ from lvsocf.engine.engine import Engine
 from lvsocf.engine.registry import Shard
 from lvsocf.engine.supervisor import merge_status, worker_count
 from lvsocf.ipvs.model import RealServer
+from lvsocf.records import ServiceRecord
 
 # ---- shares -------------------------------------------------------------------------------
 
@@ -149,10 +150,7 @@ def test_fallback_goes_in_when_another_worker_lost_the_race(state_dir, fake):
     fallback; worker 1's second look does."""
     shard = Shard(0, 2)
     mine = next(f"rs{i}" for i in range(100) if shard.owns(f"rs{i}"))
-    state.write("services", "svc", {"key": {"protocol": "tcp", "address": "10.0.0.1",
-                                            "port": 80, "fwmark": 0, "family": "inet"},
-                                    "fallback": {"address": "10.0.9.9", "port": 8080,
-                                                 "method": "masq"}})
+    ServiceRecord(KEY, RealServer("10.0.9.9", 8080, "masq")).write("svc")
     theirs = RealServer("10.0.5.5", 80, "masq", 5)
     fake.put(KEY, theirs)                                 # worker 2's server, up
 

@@ -4,6 +4,7 @@ import subprocess
 import pytest
 
 from bench import failover as bench
+from lvsocf.lab import failover
 from lvsocf.lab import keepalived_peer as peer
 
 
@@ -46,25 +47,27 @@ def _probe(kind: str, t: float, down: float | None = None) -> dict:
 def test_pause_counts_from_the_crash_not_from_the_first_failed_probe():
     # the first probe fails 2 s after the crash (its connect timeout), succeeds at 105
     events = [_probe("probe-failing", 102.0), _probe("probe-recovered", 105.0, 3.0)]
-    assert peer.client_pause(events, crash_at=100.0) == 5.0
+    assert failover.client_pause(events, crash_at=100.0) == 5.0
 
 
 def test_pause_without_failures_or_recovery():
-    assert peer.client_pause([], crash_at=100.0) == 0.0
-    assert peer.client_pause([_probe("probe-failing", 101.0)], crash_at=100.0) is None
+    assert failover.client_pause([], crash_at=100.0) == 0.0
+    assert failover.client_pause([_probe("probe-failing", 101.0)], crash_at=100.0) is None
     # an unrelated failure long after the crash is not its pause
     late = [_probe("probe-failing", 200.0), _probe("probe-recovered", 201.0, 1.0)]
-    assert peer.client_pause(late, crash_at=100.0) == 0.0
+    assert failover.client_pause(late, crash_at=100.0) == 0.0
     # a failure before the crash and still on at the crash counts from the crash
     on = [_probe("probe-failing", 99.0), _probe("probe-recovered", 103.0, 4.0)]
-    assert peer.client_pause(on, crash_at=100.0) == 3.0
+    assert failover.client_pause(on, crash_at=100.0) == 3.0
 
 
 def test_bench_table_ratios():
     run = {"pause": 4.0, "outage": 2.0, "vip": 3.0, "sync_master": 3.1, "kept": 16, "total": 16}
-    results = {"lvsocf-t1000": [dict(run, pause=8.0, vip=6.0)], "keepalived": [run],
+    results = {"lvsocf-t1000": [dict(run, pause=8.0, vip=6.0, failback_pause=8.8)],
+               "keepalived": [run],
                "lvsocf-t3000": [{"error": "TimeoutError: x"}]}
     text = "\n".join(bench.render(results))
     assert "2.00x" in text and "16/16" in text
+    assert "failback / failover pause" in text and "1.10x" in text
     assert "lvsocf token 1000: not met (2.00x)" in text
     assert "lvsocf token 3000: a run failed: TimeoutError: x" in text

@@ -69,8 +69,8 @@ def test_scores():
     assert sync.score(False, 90, 10, now=100) == sync.SCORE_WARM
     assert sync.score(True, 99, 10, now=100) == sync.SCORE_PROMOTED
     assert sync.score(True, None, 10, now=100) == sync.SCORE_PROMOTED
-    # A location preference for the Promoted role between 2 and 99 fails back after the
-    # warm-up, never before it.
+    # Without resource-stickiness, a Promoted preference between 2 and 99 fails back after
+    # the warm-up, never before it (with stickiness, the examples' rule on the warm score).
     for preference in (2, 50, 99):
         assert sync.SCORE_WARMING + preference < sync.SCORE_PROMOTED
         assert sync.SCORE_WARM + preference > sync.SCORE_PROMOTED
