@@ -1,4 +1,4 @@
-"""Meta-data XML for an :class:`~lvsocf.agents.base.Agent`, built with lxml.
+"""Meta-data XML for an :class:`~lvsocf.agents.definition.Agent`, built with lxml.
 
 Imported only by the ``meta-data`` action: lxml stays off the monitor path.
 
@@ -30,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from lvsocf.agents.base import Action, Agent
+    from lvsocf.agents.definition import Action, Agent
     from lvsocf.agents.params import Param
 
 DOCTYPE_1_0 = '<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">'

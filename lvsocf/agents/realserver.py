@@ -31,6 +31,7 @@ from lvsocf.agents.base import (
     InstalledError,
     OcfError,
     Param,
+    run,
 )
 from lvsocf.agents.params import Value
 from lvsocf.checks import CHECK_KINDS, CheckConfigError, build_checker
@@ -461,4 +462,4 @@ AGENT = Agent(
 
 
 def main() -> None:
-    AGENT.run()
+    run(AGENT)

@@ -24,6 +24,7 @@ from lvsocf.agents.base import (
     InstalledError,
     OcfError,
     Param,
+    run,
 )
 from lvsocf.agents.params import Value
 from lvsocf.ipvs.model import SCHED_FLAGS, RealServer, Service, ServiceKey
@@ -277,4 +278,4 @@ AGENT = Agent(
 
 
 def main() -> None:
-    AGENT.run()
+    run(AGENT)

@@ -45,6 +45,7 @@ from lvsocf.agents.base import (
     InstalledError,
     OcfError,
     Param,
+    run,
 )
 from lvsocf.agents.params import Value
 from lvsocf.ipvs.model import SyncDaemon
@@ -227,7 +228,7 @@ def warnings(params: Mapping[str, Value]) -> list[str]:
     return out
 
 
-def check(params: Mapping[str, Value]) -> None:
+def check_config(params: Mapping[str, Value]) -> None:
     """Depth-0 validation: what cannot work on any host (ConfigError, exit 6)."""
     if not str(params.get("interface") or "").strip():
         raise ConfigError("interface is required: the sync link the daemons use")
@@ -303,7 +304,7 @@ def check_host(params: Mapping[str, Value], kernel_tcp_timeout: int | None) -> N
 
 
 def validate(params: Mapping[str, Value], depth: int) -> None:
-    check(params)
+    check_config(params)
     if depth < 10:
         return
     if not kernel.loaded() and not kernel.module_available("ip_vs"):
@@ -623,4 +624,4 @@ AGENT = Agent(
 
 
 def main() -> None:
-    AGENT.run()
+    run(AGENT)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 
 from .diag import Diagnostics
-from .kalex import Node, parse_tree
 from .keepalived_checks import check_params, parse_bool
 from .keepalived_globals import GlobalsReader
+from .keepalived_lexer import Node, parse_tree
 from .mapping import (
     KA_ALIASES,
     KA_DEFAULTS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from .diag import Diagnostics
-from .kalex import Node
+from .keepalived_lexer import Node
 from .mapping import (
     HTTP_STATUS_DEFAULT,
     KA_ALIASES,

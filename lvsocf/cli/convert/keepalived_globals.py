@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 from .diag import Diagnostics
-from .kalex import Node
+from .keepalived_lexer import Node
 from .mapping import KA_GLOBAL_NOT_CARRIED, KA_LVS_TIMEOUTS, KA_SYNC_OPTS
 from .model import SyncDaemon
 from .values import ip_family, parse_int

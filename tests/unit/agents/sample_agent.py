@@ -24,6 +24,7 @@ from lvsocf.agents.base import (
     Context,
     InstalledError,
     Param,
+    run,
 )
 from lvsocf.agents.params import Value
 
@@ -178,4 +179,4 @@ AGENTS = {"SampleDummy": DUMMY, "SamplePromotable": PROMOTABLE}
 
 def main(name: str | None = None) -> None:
     """Run the variant named ``name`` (default: the executable's file name)."""
-    AGENTS[name or os.path.basename(sys.argv[0])].run()
+    run(AGENTS[name or os.path.basename(sys.argv[0])])

@@ -9,7 +9,7 @@ import pytest
 
 from lvsocf.cli.convert import keepalived
 from lvsocf.cli.convert.diag import ConvertError, Diagnostics
-from lvsocf.cli.convert.kalex import parse_tree
+from lvsocf.cli.convert.keepalived_lexer import parse_tree
 from lvsocf.cli.convert.model import Config, VirtualService
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -43,7 +43,7 @@ def test_defaults_keep_idle_connections_alive():
         "sync_threshold": "0 0", "sync_refresh_period": 10, "sync_retries": 0,
         "sloppy_tcp": 0, "backup_only": 1}
     assert sync.warnings(p) == []
-    sync.check(p)
+    sync.check_config(p)
 
 
 def test_backup_only_is_off_where_the_node_balances():
@@ -119,7 +119,7 @@ def test_mismatches():
 ])
 def test_check_refuses(raw, words):
     with pytest.raises(ConfigError, match=words):
-        sync.check(params(**raw))
+        sync.check_config(params(**raw))
 
 
 @pytest.mark.parametrize("raw", [{"syncid": 256}, {"syncid": -1}, {"mcast_port": 0},
@@ -134,7 +134,7 @@ def test_check_accepts_and_warns():
     for raw in ({"mcast_group": "239.1.2.3"}, {"mcast_group": "ff02::8848"},
                 {"sync_threshold": "3 0", "sync_refresh_period": 0},
                 {"sync_refresh_period": 29, "timeout_tcp": 30}):
-        sync.check(params(**raw))
+        sync.check_config(params(**raw))
     assert "sync_threshold \"0 0\"" in sync.warnings(params(sync_threshold="3 50"))[0]
     assert "packet count only" in sync.warnings(params(sync_threshold="3 50",
                                                        sync_refresh_period=0))[0]
@@ -143,7 +143,7 @@ def test_check_accepts_and_warns():
 def test_clone_node_max(monkeypatch):
     monkeypatch.setenv("OCF_RESKEY_CRM_meta_clone_node_max", "2")
     with pytest.raises(ConfigError, match="clone-node-max"):
-        sync.check(params())
+        sync.check_config(params())
 
 
 def test_check_host_interface():
