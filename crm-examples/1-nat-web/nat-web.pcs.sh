@@ -34,41 +34,41 @@ pcs -f "$cib" resource defaults update resource-stickiness=100
 pcs -f "$cib" resource create web ocf:lvsocf:IPVSService \
 	protocol=tcp vip=192.0.2.10 port=80 scheduler=wlc \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	meta migration-threshold=1 failure-timeout=10s \
-	clone web-clone interleave=true --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s --no-default-ops
+pcs -f "$cib" resource clone web web-clone meta interleave=true
 # drain_timeout=0: a real server stops only when an operator stops it or its director
 # leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 pcs -f "$cib" resource create web-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.10 port=80 rip=198.51.100.11 method=masq \
 	check_type=http request=/health.html 'receive=Service OK' \
 	check_interval=5 check_timeout=3 rise=2 fall=3 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone web-rs1-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone web-rs1 web-rs1-clone
 pcs -f "$cib" resource create web-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.10 port=80 rip=198.51.100.12 method=masq \
 	check_type=http request=/health.html 'receive=Service OK' \
 	check_interval=5 check_timeout=3 rise=2 fall=3 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone web-rs2-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone web-rs2 web-rs2-clone
 pcs -f "$cib" resource create web-rs3 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.10 port=80 rip=198.51.100.13 method=masq weight=2 \
 	check_type=http request=/health.html 'receive=Service OK' \
 	check_interval=5 check_timeout=3 rise=2 fall=3 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone web-rs3-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone web-rs3 web-rs3-clone
 # Each real server only where its service runs, started after it whenever both start
 # (Optional: no restart with the service, which never restarts in place here; no
 # interleave: per real server, a Mandatory interleaved order makes the scheduler's time
 # grow with the square of the table, 63 s per transition at 1,000 real servers).
-pcs -f "$cib" constraint colocation add web-rs1-clone with web-clone INFINITY \
+pcs -f "$cib" constraint colocation add web-rs1-clone with web-clone score=INFINITY \
 	id=web-rs1-with-web
 pcs -f "$cib" constraint order start web-clone then start web-rs1-clone kind=Optional \
 	id=web-before-web-rs1
-pcs -f "$cib" constraint colocation add web-rs2-clone with web-clone INFINITY \
+pcs -f "$cib" constraint colocation add web-rs2-clone with web-clone score=INFINITY \
 	id=web-rs2-with-web
 pcs -f "$cib" constraint order start web-clone then start web-rs2-clone kind=Optional \
 	id=web-before-web-rs2
-pcs -f "$cib" constraint colocation add web-rs3-clone with web-clone INFINITY \
+pcs -f "$cib" constraint colocation add web-rs3-clone with web-clone score=INFINITY \
 	id=web-rs3-with-web
 pcs -f "$cib" constraint order start web-clone then start web-rs3-clone kind=Optional \
 	id=web-before-web-rs3
@@ -78,13 +78,12 @@ pcs -f "$cib" constraint order start web-clone then start web-rs3-clone kind=Opt
 # service runs and after it.
 pcs -f "$cib" resource create web-gw ocf:heartbeat:IPaddr2 \
 	ip=198.51.100.1 cidr_netmask=24 nic=eth1 \
-	op monitor interval=10s timeout=20s \
-	--group web-ips --no-default-ops
+	op monitor interval=10s timeout=20s --no-default-ops
 pcs -f "$cib" resource create web-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.10 cidr_netmask=24 nic=eth0 \
-	op monitor interval=10s timeout=20s \
-	--group web-ips --no-default-ops
-pcs -f "$cib" constraint colocation add web-ips with web-clone INFINITY \
+	op monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource group add web-ips web-gw web-vip
+pcs -f "$cib" constraint colocation add web-ips with web-clone score=INFINITY \
 	id=web-ips-with-web
 pcs -f "$cib" constraint order start web-clone then start web-ips kind=Mandatory \
 	id=web-before-web-ips

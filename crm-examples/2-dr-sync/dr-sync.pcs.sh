@@ -41,8 +41,8 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	op start timeout=30s stop timeout=30s \
 	promote timeout=30s demote timeout=30s \
 	monitor interval=10s role=Promoted timeout=30s \
-	monitor interval=11s role=Unpromoted timeout=30s \
-	promotable ipvs-sync promoted-max=1 --no-default-ops
+	monitor interval=11s role=Unpromoted timeout=30s --no-default-ops
+pcs -f "$cib" resource promotable sync ipvs-sync meta promoted-max=1
 
 # The table, on every director (clones). migration-threshold=1: when the service fails on
 # the active director (its IPVS entry vanished), the VIP moves to the backup, whose table
@@ -51,31 +51,31 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 pcs -f "$cib" resource create www ocf:lvsocf:IPVSService \
 	protocol=tcp vip=192.0.2.20 port=443 scheduler=wlc \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	meta migration-threshold=1 failure-timeout=10s \
-	clone www-clone interleave=true --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s --no-default-ops
+pcs -f "$cib" resource clone www www-clone meta interleave=true
 # drain_timeout=0: a real server stops only when an operator stops it or its director
 # leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 pcs -f "$cib" resource create www-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.20 port=443 rip=192.0.2.21 method=gate \
 	check_type=https request=/health virtualhost=www.example.com \
 	status_codes=200-299 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone www-rs1-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone www-rs1 www-rs1-clone
 pcs -f "$cib" resource create www-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.20 port=443 rip=192.0.2.22 method=gate \
 	check_type=https request=/health virtualhost=www.example.com \
 	status_codes=200-299 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone www-rs2-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone www-rs2 www-rs2-clone
 # Each real server only where its service runs, started after it whenever both start
 # (Optional: no restart with the service, which never restarts in place here; no
 # interleave: per real server, a Mandatory interleaved order makes the scheduler's time
 # grow with the square of the table, 63 s per transition at 1,000 real servers).
-pcs -f "$cib" constraint colocation add www-rs1-clone with www-clone INFINITY \
+pcs -f "$cib" constraint colocation add www-rs1-clone with www-clone score=INFINITY \
 	id=www-rs1-with-www
 pcs -f "$cib" constraint order start www-clone then start www-rs1-clone kind=Optional \
 	id=www-before-www-rs1
-pcs -f "$cib" constraint colocation add www-rs2-clone with www-clone INFINITY \
+pcs -f "$cib" constraint colocation add www-rs2-clone with www-clone score=INFINITY \
 	id=www-rs2-with-www
 pcs -f "$cib" constraint order start www-clone then start www-rs2-clone kind=Optional \
 	id=www-before-www-rs2
@@ -86,11 +86,11 @@ pcs -f "$cib" resource create www-vip ocf:heartbeat:IPaddr2 \
 
 # The active director: the master sync daemon only where the table runs; the VIP where
 # the master is (started alongside the promotion) and never without its service.
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with www-clone INFINITY \
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with www-clone score=INFINITY \
 	id=sync-promoted-with-www
-pcs -f "$cib" constraint colocation add www-vip with Promoted ipvs-sync INFINITY \
+pcs -f "$cib" constraint colocation add www-vip with Promoted ipvs-sync score=INFINITY \
 	id=www-vip-with-sync
-pcs -f "$cib" constraint colocation add www-vip with www-clone INFINITY \
+pcs -f "$cib" constraint colocation add www-vip with www-clone score=INFINITY \
 	id=www-vip-with-www
 pcs -f "$cib" constraint order start www-clone then start www-vip kind=Mandatory \
 	id=www-before-www-vip

@@ -36,8 +36,8 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	op start timeout=30s stop timeout=30s \
 	promote timeout=30s demote timeout=30s \
 	monitor interval=10s role=Promoted timeout=30s \
-	monitor interval=11s role=Unpromoted timeout=30s \
-	promotable ipvs-sync promoted-max=1 --no-default-ops
+	monitor interval=11s role=Unpromoted timeout=30s --no-default-ops
+pcs -f "$cib" resource promotable sync ipvs-sync meta promoted-max=1
 
 # The table, on both directors (clones). migration-threshold=1: when the service fails on
 # the active director, the VIP moves to the backup, whose table is warm; failure-timeout:
@@ -45,8 +45,8 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 pcs -f "$cib" resource create app ocf:lvsocf:IPVSService \
 	protocol=tcp vip=192.0.2.30 port=80 scheduler=wlc \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	meta migration-threshold=1 failure-timeout=10s \
-	clone app-clone interleave=true --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s --no-default-ops
+pcs -f "$cib" resource clone app app-clone meta interleave=true
 # The table only on a director whose sync daemon runs, after it (interleave: on each
 # director, after that director's daemon): backup_only is in force before a backup holds
 # the service, and the service goes first when the daemon stops.
@@ -58,22 +58,22 @@ pcs -f "$cib" constraint order start ipvs-sync then start app-clone kind=Mandato
 pcs -f "$cib" resource create app-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.30 port=80 rip=192.0.2.31 method=gate \
 	check_type=http request=/health status_codes=200-299 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone app-rs1-clone interleave=true --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone app-rs1 app-rs1-clone meta interleave=true
 # node2's own web server
 pcs -f "$cib" resource create app-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=tcp vip=192.0.2.30 port=80 rip=192.0.2.32 method=gate \
 	check_type=http request=/health status_codes=200-299 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone app-rs2-clone interleave=true --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone app-rs2 app-rs2-clone meta interleave=true
 # Each real server where its service runs, after it (interleave: on each director, after
 # that director's service). Mandatory here, unlike the other examples: the service
 # restarts with its director's sync daemon, and the real servers must follow it.
-pcs -f "$cib" constraint colocation add app-rs1-clone with app-clone INFINITY \
+pcs -f "$cib" constraint colocation add app-rs1-clone with app-clone score=INFINITY \
 	id=app-rs1-with-app
 pcs -f "$cib" constraint order start app-clone then start app-rs1-clone kind=Mandatory \
 	id=app-before-app-rs1
-pcs -f "$cib" constraint colocation add app-rs2-clone with app-clone INFINITY \
+pcs -f "$cib" constraint colocation add app-rs2-clone with app-clone score=INFINITY \
 	id=app-rs2-with-app
 pcs -f "$cib" constraint order start app-clone then start app-rs2-clone kind=Mandatory \
 	id=app-before-app-rs2
@@ -85,13 +85,13 @@ pcs -f "$cib" resource create app-vip ocf:heartbeat:IPaddr2 \
 
 # The active director: the master sync daemon only where the table runs; the VIP where
 # the master is, after the promotion, and never without its service.
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with app-clone INFINITY \
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with app-clone score=INFINITY \
 	id=sync-promoted-with-app
-pcs -f "$cib" constraint colocation add app-vip with Promoted ipvs-sync INFINITY \
+pcs -f "$cib" constraint colocation add app-vip with Promoted ipvs-sync score=INFINITY \
 	id=app-vip-with-sync
 pcs -f "$cib" constraint order promote ipvs-sync then start app-vip kind=Mandatory \
 	id=sync-before-app-vip
-pcs -f "$cib" constraint colocation add app-vip with app-clone INFINITY \
+pcs -f "$cib" constraint colocation add app-vip with app-clone score=INFINITY \
 	id=app-vip-with-app
 pcs -f "$cib" constraint order start app-clone then start app-vip kind=Mandatory \
 	id=app-before-app-vip

@@ -47,8 +47,8 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 	op start timeout=30s stop timeout=30s \
 	promote timeout=30s demote timeout=30s \
 	monitor interval=10s role=Promoted timeout=30s \
-	monitor interval=11s role=Unpromoted timeout=30s \
-	promotable ipvs-sync promoted-max=1 --no-default-ops
+	monitor interval=11s role=Unpromoted timeout=30s --no-default-ops
+pcs -f "$cib" resource promotable sync ipvs-sync meta promoted-max=1
 
 # One service per address family, each a clone on every director with its real servers
 # (clones too, each only where its service runs and started after it whenever both
@@ -64,23 +64,23 @@ pcs -f "$cib" resource create sync ocf:lvsocf:IPVSSync \
 pcs -f "$cib" resource create shop ocf:lvsocf:IPVSService \
 	fwmark=4 family=inet scheduler=wlc persistent=1800 netmask=255.255.255.0 \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	meta migration-threshold=1 failure-timeout=10s \
-	clone shop-clone interleave=true --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s --no-default-ops
+pcs -f "$cib" resource clone shop shop-clone meta interleave=true
 pcs -f "$cib" resource create shop-rs1 ocf:lvsocf:IPVSRealServer \
 	fwmark=4 family=inet rip=192.0.2.41 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone shop-rs1-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone shop-rs1 shop-rs1-clone
 pcs -f "$cib" resource create shop-rs2 ocf:lvsocf:IPVSRealServer \
 	fwmark=4 family=inet rip=192.0.2.42 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone shop-rs2-clone --no-default-ops
-pcs -f "$cib" constraint colocation add shop-rs1-clone with shop-clone INFINITY \
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone shop-rs2 shop-rs2-clone
+pcs -f "$cib" constraint colocation add shop-rs1-clone with shop-clone score=INFINITY \
 	id=shop-rs1-with-shop
 pcs -f "$cib" constraint order start shop-clone then start shop-rs1-clone kind=Optional \
 	id=shop-before-shop-rs1
-pcs -f "$cib" constraint colocation add shop-rs2-clone with shop-clone INFINITY \
+pcs -f "$cib" constraint colocation add shop-rs2-clone with shop-clone score=INFINITY \
 	id=shop-rs2-with-shop
 pcs -f "$cib" constraint order start shop-clone then start shop-rs2-clone kind=Optional \
 	id=shop-before-shop-rs2
@@ -93,23 +93,23 @@ pcs -f "$cib" resource create shop-vip ocf:heartbeat:IPaddr2 \
 pcs -f "$cib" resource create shop6 ocf:lvsocf:IPVSService \
 	fwmark=6 family=inet6 scheduler=wlc persistent=1800 netmask=64 \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	meta migration-threshold=1 failure-timeout=10s \
-	clone shop6-clone interleave=true --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s --no-default-ops
+pcs -f "$cib" resource clone shop6 shop6-clone meta interleave=true
 pcs -f "$cib" resource create shop6-rs1 ocf:lvsocf:IPVSRealServer \
 	fwmark=6 family=inet6 rip=2001:db8::41 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone shop6-rs1-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone shop6-rs1 shop6-rs1-clone
 pcs -f "$cib" resource create shop6-rs2 ocf:lvsocf:IPVSRealServer \
 	fwmark=6 family=inet6 rip=2001:db8::42 method=gate \
 	check_type=http check_port=80 request=/health drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone shop6-rs2-clone --no-default-ops
-pcs -f "$cib" constraint colocation add shop6-rs1-clone with shop6-clone INFINITY \
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone shop6-rs2 shop6-rs2-clone
+pcs -f "$cib" constraint colocation add shop6-rs1-clone with shop6-clone score=INFINITY \
 	id=shop6-rs1-with-shop6
 pcs -f "$cib" constraint order start shop6-clone then start shop6-rs1-clone kind=Optional \
 	id=shop6-before-shop6-rs1
-pcs -f "$cib" constraint colocation add shop6-rs2-clone with shop6-clone INFINITY \
+pcs -f "$cib" constraint colocation add shop6-rs2-clone with shop6-clone score=INFINITY \
 	id=shop6-rs2-with-shop6
 pcs -f "$cib" constraint order start shop6-clone then start shop6-rs2-clone kind=Optional \
 	id=shop6-before-shop6-rs2
@@ -121,19 +121,19 @@ pcs -f "$cib" resource create shop6-vip ocf:heartbeat:IPaddr2 \
 
 # The active director: the master sync daemon only where both tables run; each VIP where
 # the master is (started alongside the promotion) and never without its service.
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop-clone INFINITY \
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop-clone score=INFINITY \
 	id=sync-promoted-with-shop
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop6-clone INFINITY \
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop6-clone score=INFINITY \
 	id=sync-promoted-with-shop6
-pcs -f "$cib" constraint colocation add shop-vip with Promoted ipvs-sync INFINITY \
+pcs -f "$cib" constraint colocation add shop-vip with Promoted ipvs-sync score=INFINITY \
 	id=shop-vip-with-sync
-pcs -f "$cib" constraint colocation add shop-vip with shop-clone INFINITY \
+pcs -f "$cib" constraint colocation add shop-vip with shop-clone score=INFINITY \
 	id=shop-vip-with-shop
 pcs -f "$cib" constraint order start shop-clone then start shop-vip kind=Mandatory \
 	id=shop-before-shop-vip
-pcs -f "$cib" constraint colocation add shop6-vip with Promoted ipvs-sync INFINITY \
+pcs -f "$cib" constraint colocation add shop6-vip with Promoted ipvs-sync score=INFINITY \
 	id=shop6-vip-with-sync
-pcs -f "$cib" constraint colocation add shop6-vip with shop6-clone INFINITY \
+pcs -f "$cib" constraint colocation add shop6-vip with shop6-clone score=INFINITY \
 	id=shop6-vip-with-shop6
 pcs -f "$cib" constraint order start shop6-clone then start shop6-vip kind=Mandatory \
 	id=shop6-before-shop6-vip

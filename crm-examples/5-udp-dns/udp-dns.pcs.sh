@@ -36,31 +36,31 @@ pcs -f "$cib" resource create dns ocf:lvsocf:IPVSService \
 	protocol=udp vip=192.0.2.53 port=53 scheduler=rr ops=true \
 	fallback=192.0.2.59:53 fallback_method=gate \
 	op start timeout=30s stop timeout=30s monitor interval=10s timeout=30s \
-	meta migration-threshold=1 failure-timeout=10s \
-	clone dns-clone interleave=true --no-default-ops
+	meta migration-threshold=1 failure-timeout=10s --no-default-ops
+pcs -f "$cib" resource clone dns dns-clone meta interleave=true
 # drain_timeout=0: a real server stops only when an operator stops it or its director
 # leaves the cluster; take one out of rotation with weight=0 instead (see ../README.md).
 pcs -f "$cib" resource create dns-rs1 ocf:lvsocf:IPVSRealServer \
 	protocol=udp vip=192.0.2.53 port=53 rip=192.0.2.51 method=gate \
 	check_type=dns dns_query=example.com dns_type=SOA \
 	check_interval=5 check_timeout=2 rise=2 fall=2 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone dns-rs1-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone dns-rs1 dns-rs1-clone
 pcs -f "$cib" resource create dns-rs2 ocf:lvsocf:IPVSRealServer \
 	protocol=udp vip=192.0.2.53 port=53 rip=192.0.2.52 method=gate \
 	check_type=dns dns_query=example.com dns_type=SOA \
 	check_interval=5 check_timeout=2 rise=2 fall=2 drain_timeout=0 \
-	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s \
-	clone dns-rs2-clone --no-default-ops
+	op start timeout=60s stop timeout=60s monitor interval=10s timeout=20s --no-default-ops
+pcs -f "$cib" resource clone dns-rs2 dns-rs2-clone
 # Each real server only where its service runs, started after it whenever both start
 # (Optional: no restart with the service, which never restarts in place here; no
 # interleave: per real server, a Mandatory interleaved order makes the scheduler's time
 # grow with the square of the table, 63 s per transition at 1,000 real servers).
-pcs -f "$cib" constraint colocation add dns-rs1-clone with dns-clone INFINITY \
+pcs -f "$cib" constraint colocation add dns-rs1-clone with dns-clone score=INFINITY \
 	id=dns-rs1-with-dns
 pcs -f "$cib" constraint order start dns-clone then start dns-rs1-clone kind=Optional \
 	id=dns-before-dns-rs1
-pcs -f "$cib" constraint colocation add dns-rs2-clone with dns-clone INFINITY \
+pcs -f "$cib" constraint colocation add dns-rs2-clone with dns-clone score=INFINITY \
 	id=dns-rs2-with-dns
 pcs -f "$cib" constraint order start dns-clone then start dns-rs2-clone kind=Optional \
 	id=dns-before-dns-rs2
@@ -69,7 +69,7 @@ pcs -f "$cib" constraint order start dns-clone then start dns-rs2-clone kind=Opt
 pcs -f "$cib" resource create dns-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.53 cidr_netmask=24 nic=eth0 \
 	op monitor interval=10s timeout=20s --no-default-ops
-pcs -f "$cib" constraint colocation add dns-vip with dns-clone INFINITY \
+pcs -f "$cib" constraint colocation add dns-vip with dns-clone score=INFINITY \
 	id=dns-vip-with-dns
 pcs -f "$cib" constraint order start dns-clone then start dns-vip kind=Mandatory \
 	id=dns-before-dns-vip

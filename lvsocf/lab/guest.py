@@ -60,6 +60,15 @@ def _mount_shares(paths: list[str]) -> None:
                         f"share{index}", path], check=False)
 
 
+def _python_path(pth: dict | None) -> None:
+    """Folders every python3 of the guest imports from (a --root guest: the checkout and the
+    lab's vendor folder), as a .pth file in the overlay: agents run with a clean
+    environment, so PYTHONPATH would not reach them."""
+    if pth:
+        with open(pth["path"], "w") as fh:
+            fh.write("".join(f"{line}\n" for line in pth["lines"]))
+
+
 def _run(job: dict) -> int:
     out = _raw_serial("/dev/ttyS1")
     err = _raw_serial("/dev/ttyS2")
@@ -86,6 +95,7 @@ def main() -> None:
         with open(job_file) as fh:
             job = json.load(fh)
         _mount_shares(job.get("shares", []))
+        _python_path(job.get("pth"))
         rc = _run(job)
     except Exception as exc:  # PID 1 must never die with a traceback: the VM would hang
         print(f"lvsocf-vm guest: {exc!r} {getattr(exc, 'filename', '') or ''}",

@@ -1,4 +1,5 @@
-"""Build the tiny initramfs that mounts the host root read-only under a tmpfs overlay.
+"""Build the tiny initramfs that mounts the VM's root (the host's, or a cached one of another
+distribution, lvsocf.lab.roots) read-only under a tmpfs overlay.
 
 The initramfs holds static busybox, the few modules needed to reach the host root over
 virtio-9p, and an /init that switch_roots (not chroot: with PID 1 left in the initramfs,
@@ -6,10 +7,13 @@ kernel module autoloading fails) into the overlay and execs the guest side of th
 """
 from __future__ import annotations
 
+import gzip
+import lzma
 import subprocess
 from pathlib import Path
 
 BOOT_MODULES = ("virtio_pci", "9pnet_virtio", "9p", "overlay")
+MODULE_SUFFIXES = (".ko.xz", ".ko.zst", ".ko.gz", ".ko")
 
 INIT_SCRIPT = """#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /newroot /lower /upper
@@ -27,6 +31,16 @@ for m in $(/bin/busybox cat /modules.order); do /bin/busybox insmod "/modules/$m
 /bin/busybox mkdir -p /newroot/lvsocf-job
 /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 \\
   jobshare /newroot/lvsocf-job
+# another distribution's root: the checkout at its host path, read-only under its own overlay
+if [ -s /newroot/lvsocf-job/checkout ]; then
+  co="/newroot$(/bin/busybox cat /newroot/lvsocf-job/checkout)"
+  /bin/busybox mkdir -p /checkout /upper/co-rw /upper/co-work "$co"
+  /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 \\
+    checkout /checkout \\
+    || { echo "lvsocf-vm: cannot mount the checkout" >/dev/ttyS0; /bin/busybox poweroff -f; }
+  /bin/busybox mount -t overlay \\
+    -o lowerdir=/checkout,upperdir=/upper/co-rw,workdir=/upper/co-work overlay "$co"
+fi
 /bin/busybox umount /proc /sys
 /bin/busybox mount --move /dev /newroot/dev
 exec /bin/busybox switch_root /newroot "$(/bin/busybox cat /newroot/lvsocf-job/python)" \\
@@ -34,43 +48,82 @@ exec /bin/busybox switch_root /newroot "$(/bin/busybox cat /newroot/lvsocf-job/p
 """
 
 
-def module_paths(kernel_release: str) -> list[Path]:
-    """The .ko files the boot modules need, dependencies first, each once."""
+def _module_name(path: str) -> str:
+    name = Path(path).name
+    for suffix in MODULE_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[:-len(suffix)]
+            break
+    return name.replace("-", "_")
+
+
+def module_paths(kernel_release: str, root: Path = Path("/")) -> list[Path]:
+    """The module files the boot modules need in root's modules of kernel_release,
+    dependencies first, each once; built-in ones are skipped. Read from modules.dep (each
+    line lists a module's dependencies, all of them), so the host's modprobe never has to
+    understand another distribution's index."""
+    moddir = root / "lib" / "modules" / kernel_release
+    deps: dict[str, tuple[str, list[str]]] = {}
+    for line in (moddir / "modules.dep").read_text().splitlines():
+        target, _, needs = line.partition(":")
+        deps[_module_name(target)] = (target, needs.split())
+    builtin_file = moddir / "modules.builtin"
+    builtin = ({_module_name(x) for x in builtin_file.read_text().split()}
+               if builtin_file.exists() else set())
     seen: list[Path] = []
+
+    def add(name: str) -> None:
+        if name not in deps:
+            if name in builtin:
+                return
+            raise FileNotFoundError(f"module {name} not in {moddir}/modules.dep")
+        target, needs = deps[name]
+        for dep in reversed(needs):     # listed users first: load the last one first
+            add(_module_name(dep))
+        path = moddir / target
+        if path not in seen:
+            seen.append(path)
+
     for module in BOOT_MODULES:
-        out = subprocess.run(
-            ["modprobe", "-S", kernel_release, "--show-depends", module],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        for line in out.splitlines():
-            parts = line.split()
-            if parts and parts[0] == "insmod":
-                path = Path(parts[1])
-                if path not in seen:
-                    seen.append(path)
+        add(module.replace("-", "_"))
     return seen
 
 
-def build(kernel_release: str, workdir: Path, busybox: Path = Path("/bin/busybox")) -> Path:
-    """Write workdir/initramfs.cpio and return its path."""
-    root = workdir / "initramfs"
-    (root / "bin").mkdir(parents=True)
-    (root / "modules").mkdir()
-    (root / "bin" / "busybox").write_bytes(busybox.read_bytes())
-    (root / "bin" / "busybox").chmod(0o755)
+def _module_bytes(path: Path) -> bytes:
+    """A module file's contents, decompressed (busybox insmod takes plain .ko files)."""
+    data = path.read_bytes()
+    if path.name.endswith(".xz"):
+        return lzma.decompress(data)
+    if path.name.endswith(".gz"):
+        return gzip.decompress(data)
+    if path.name.endswith(".zst"):
+        return subprocess.run(["zstd", "-dcq"], input=data, capture_output=True,
+                              check=True).stdout
+    return data
+
+
+def build(kernel_release: str, workdir: Path, busybox: Path = Path("/bin/busybox"),
+          root: Path = Path("/")) -> Path:
+    """Write workdir/initramfs.cpio (modules from root's /lib/modules) and return its path."""
+    tree = workdir / "initramfs"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "modules").mkdir()
+    (tree / "bin" / "busybox").write_bytes(busybox.read_bytes())
+    (tree / "bin" / "busybox").chmod(0o755)
     order = []
-    for path in module_paths(kernel_release):
-        (root / "modules" / path.name).write_bytes(path.read_bytes())
-        order.append(path.name)
-    (root / "modules.order").write_text("\n".join(order) + "\n")
-    init = root / "init"
+    for path in module_paths(kernel_release, root):
+        name = _module_name(path.name) + ".ko"
+        (tree / "modules" / name).write_bytes(_module_bytes(path))
+        order.append(name)
+    (tree / "modules.order").write_text("\n".join(order) + "\n")
+    init = tree / "init"
     init.write_text(INIT_SCRIPT)
     init.chmod(0o755)
-    names = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    names = sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))
     image = workdir / "initramfs.cpio"
     with image.open("wb") as out:
         subprocess.run(
             ["cpio", "--quiet", "-o", "-H", "newc"],
-            input="\n".join(names).encode(), stdout=out, cwd=root, check=True,
+            input="\n".join(names).encode(), stdout=out, cwd=tree, check=True,
         )
     return image

@@ -9,6 +9,8 @@ from pathlib import Path
 from examples_cib import Simulation, layout, parse_simulation, summary
 from examples_tools import cib_env, run
 
+from lvsocf.lab.simulate import simulate_xml
+
 # Promotion scores as ocf:lvsocf:IPVSSync sets them (lvsocf/agents/sync.py): 101 on the
 # promoted node, 100 on a backup whose daemon has warmed up, 1 before. node1 starts warm,
 # the others are still warming.
@@ -44,9 +46,7 @@ class Scenario:
     def simulate(self, src: Path, name: str, *args: str) -> tuple[Simulation, Path]:
         """crm_simulate -S from SRC; the resulting CIB is the second value."""
         out = self.path(name)
-        proc = run(["crm_simulate", "-x", str(src), "-S", "-O", str(out), "--output-as=xml",
-                    *args])
-        return parse_simulation(proc.stdout), out
+        return parse_simulation(simulate_xml(src, out, *args)), out
 
     def graph(self, src: Path, name: str, *args: str) -> tuple[Path, float]:
         """The transition graph crm_simulate computes from SRC (after ARGS), and the

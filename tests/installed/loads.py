@@ -16,6 +16,9 @@ from pathlib import Path
 # and shared libraries. lvsocf and pyroute2 must come from the package's folders alone.
 INSTALLED = ("/usr/lib/lvsocf/", "/usr/lib/ocf/resource.d/lvsocf/", "/usr/lib/ocf/lib/heartbeat/")
 LIBRARIES = ("/usr/lib/x86_64-linux-gnu/", "/lib/x86_64-linux-gnu/", "/etc/ld.so.cache")
+# and shared objects in ld.so's own folders: Debian 13's cluster-glue libraries (libpils,
+# libplumb, which Pacemaker 3.0's tools load) are in /usr/lib, not the multiarch folder
+LIBRARY_DIRS = ("/lib", "/usr/lib")
 PRIVATE = re.compile(r"/(lvsocf|pyroute2)(/|\.py)")
 PROGRAMS = ("/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/lib/ocf/resource.d/lvsocf/")
 
@@ -29,6 +32,7 @@ def distribution_path(python: str = "/usr/bin/python3") -> tuple[str, ...]:
 
 
 CODE = re.compile(r"\.(py|pyc|so|pth)$|\.so\.[\d.]+$")
+SHARED = re.compile(r"\.so(\.[\d.]+)?$")
 LINE = re.compile(r'^(\d+) +(openat|execve)\((?:AT_FDCWD, )?"([^"]+)"')
 
 
@@ -58,7 +62,9 @@ class Loads:
         distribution's (a venv or pyenv python would show here)."""
         ok = INSTALLED + LIBRARIES + allowed
         bad = [f"{pid} loaded {p}" for pid, paths in self.code.items() for p in paths
-               if not p.startswith(ok) or (PRIVATE.search(p) and not p.startswith(INSTALLED))]
+               if not (p.startswith(ok) or (SHARED.search(p) and p.rpartition("/")[0]
+                                            in LIBRARY_DIRS))
+               or (PRIVATE.search(p) and not p.startswith(INSTALLED))]
         bad += [f"{pid} ran {p}" for pid, paths in self.execs.items() for p in paths
                 if not p.startswith(PROGRAMS)]
         return bad

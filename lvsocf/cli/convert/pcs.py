@@ -39,10 +39,14 @@ def _create(prim: Primitive, tail: list[str]) -> list[str]:
 
 
 def _clone(clone: Clone) -> list[str]:
-    if ("promotable", "true") in clone.meta:
-        meta = [(k, v) for k, v in clone.meta if k != "promotable"]
-        return _create(clone.primitive, ["promotable", shlex.quote(clone.id), *_kv(meta)])
-    return _create(clone.primitive, ["clone", shlex.quote(clone.id), *_kv(clone.meta)])
+    """The primitive, then `pcs resource clone|promotable RSC ID meta K=V...`: the one spelling
+    pcs 0.11 and 0.12 both take without a word. pcs 0.12 deprecates clone options without
+    `meta`, and in `resource create ... clone ID meta K=V` its `meta` means the primitive's."""
+    kind = "promotable" if ("promotable", "true") in clone.meta else "clone"
+    meta = [(k, v) for k, v in clone.meta if k != "promotable"]
+    return [*_create(clone.primitive, []),
+            _pcs("resource", kind, shlex.quote(clone.primitive.id), shlex.quote(clone.id),
+                 *(["meta", *_kv(meta)] if meta else []))]
 
 
 def render(plan: Plan) -> str:
@@ -63,7 +67,7 @@ def render(plan: Plan) -> str:
         out.append(_pcs("constraint", "colocation", "add",
                         *([col.rsc_role] if col.rsc_role else []), shlex.quote(col.rsc), "with",
                         *([col.with_role] if col.with_role else []), shlex.quote(col.with_rsc),
-                        col.score, shlex.quote(f"id={col.id}")))
+                        f"score={col.score}", shlex.quote(f"id={col.id}")))
     for order in plan.orders:
         out.append(_pcs("constraint", "order", order.first_action, shlex.quote(order.first),
                         "then", order.then_action, shlex.quote(order.then),

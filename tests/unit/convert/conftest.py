@@ -130,7 +130,8 @@ class Cib:
             argv = ["pcs", "-f", str(cib), *argv[3:]]
             if argv[3:5] == ["resource", "create"] and argv[6] in self.missing:
                 argv.append("--force")
-            _check(argv)
+            # pcs 0.12 (Debian 13) warns about spellings it will drop; 0.11 takes them
+            assert "Deprecat" not in _check(argv).stderr, argv
         return len(argvs)
 
     def verify(self, cib: Path) -> None:

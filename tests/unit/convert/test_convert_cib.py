@@ -22,6 +22,7 @@ from lvsocf.cli.convert.mapping import (
 )
 from lvsocf.cli.convert.model import SyncDaemon
 from lvsocf.cli.convert.plan import Plan, PlanOptions
+from lvsocf.lab.simulate import simulate_xml
 
 # the per-real receive string of data/quoting.cf, exactly as ldirectord reads it
 TRICKY = "He said \\\"hi\\\" & $HOME \\\\d+ 'q' #x ;`id` (a|b)$"
@@ -192,10 +193,7 @@ def test_pcs_commands_build_the_same_cib(samples, data, cib, convert):
 
 
 def _simulate(src: Path, out: Path, *args: str) -> etree._Element:
-    proc = subprocess.run(["crm_simulate", "-x", str(src), "-S", "-O", str(out),
-                           "--output-as=xml", *args], capture_output=True, text=True,
-                          timeout=120, check=True)
-    return etree.fromstring(proc.stdout.encode())
+    return etree.fromstring(simulate_xml(src, out, *args).encode())
 
 
 def test_crm_output_is_a_hot_standby(data, cib, convert, tmp_path):

@@ -153,7 +153,9 @@ def test_pcs_values_are_shell_quoted(tmp_path, capsys):
     path = write(tmp_path, "l.cf", LD + '\treceive="it\'s $(rm -rf /) `x` \\"q\\""\n')
     assert run([str(path), "--to", "pcs"]) == 0
     out = capsys.readouterr().out
-    lines = [ln for ln in out.splitlines() if "IPVSRealServer" in ln]
-    argv = shlex.split(lines[0])
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if "IPVSRealServer" in ln)
+    argv = shlex.split(lines[at])
     assert "receive=it's $(rm -rf /) `x` \\\"q\\\"" in argv
-    assert argv[-2:] == ["clone", "tcp-192.0.2.1-80-rs-198.51.100.1-clone"]
+    assert shlex.split(lines[at + 1])[-2:] == ["tcp-192.0.2.1-80-rs-198.51.100.1",
+                                               "tcp-192.0.2.1-80-rs-198.51.100.1-clone"]

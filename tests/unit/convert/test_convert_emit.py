@@ -158,17 +158,24 @@ def test_pcs_script_commands():
     creates = [a for a in argvs if a[3:5] == ["resource", "create"]]
     assert [a[5] for a in creates] == ["tcp-192.0.2.1-80", "tcp-192.0.2.1-80-rs-198.51.100.1",
                                        "vip-192.0.2.1", "ipvs-sync"]
-    assert creates[0][-6:] == ["meta", "migration-threshold=1", "failure-timeout=10s",
-                               "clone", "tcp-192.0.2.1-80-clone", "interleave=true"]
-    assert creates[1][-2:] == ["clone", "tcp-192.0.2.1-80-rs-198.51.100.1-clone"]
-    assert "clone" not in creates[2]
-    assert creates[3][-5:] == ["promotable", "ipvs-sync-clone", "promoted-max=1",
-                               "promoted-node-max=1", "clone-node-max=1"]
+    assert creates[0][-3:] == ["meta", "migration-threshold=1", "failure-timeout=10s"]
+    assert not any(w in a for a in creates for w in ("clone", "promotable"))
+    # each clone by its own command, options after `meta` (pcs 0.11 and 0.12 without a word)
+    pcs_r = ["pcs", "-f", "$cib", "resource"]
+    clones = [a for a in argvs if a[3:5] in (["resource", "clone"], ["resource", "promotable"])]
+    assert clones == [
+        [*pcs_r, "clone", "tcp-192.0.2.1-80", "tcp-192.0.2.1-80-clone", "meta",
+         "interleave=true"],
+        [*pcs_r, "clone", "tcp-192.0.2.1-80-rs-198.51.100.1",
+         "tcp-192.0.2.1-80-rs-198.51.100.1-clone"],
+        [*pcs_r, "promotable", "ipvs-sync", "ipvs-sync-clone", "meta", "promoted-max=1",
+         "promoted-node-max=1", "clone-node-max=1"]]
     pcs_f = ["pcs", "-f", "$cib", "constraint"]
     assert [*pcs_f, "colocation", "add", "vip-192.0.2.1", "with", "Promoted",
-            "ipvs-sync-clone", "INFINITY", "id=col-vip-192.0.2.1-with-sync"] in argvs
+            "ipvs-sync-clone", "score=INFINITY", "id=col-vip-192.0.2.1-with-sync"] in argvs
     assert [*pcs_f, "colocation", "add", "Promoted", "ipvs-sync-clone", "with",
-            "tcp-192.0.2.1-80-clone", "INFINITY", "id=col-sync-with-tcp-192.0.2.1-80"] in argvs
+            "tcp-192.0.2.1-80-clone", "score=INFINITY",
+            "id=col-sync-with-tcp-192.0.2.1-80"] in argvs
     assert [*pcs_f, "order", "promote", "ipvs-sync-clone", "then", "start", "vip-192.0.2.1",
             "kind=Mandatory", "id=ord-sync-then-vip-192.0.2.1"] in argvs
     assert [*pcs_f, "order", "start", "tcp-192.0.2.1-80-clone", "then", "start",
