@@ -1,5 +1,6 @@
 # make demo: a failover on real IPVS and real Pacemaker, in the lab VM.
-# make test: every test (host tests, then the kernel and cluster tests inside the lab VM).
+# make test: every test (host tests, then the kernel tests and the installed product, with a
+# live Pacemaker failover, inside the lab VM).
 PY := .venv/bin/python
 VM := $(PY) -m lvsocf.lab.vm --timeout 4200 --
 PYTEST := env LVSOCF_NO_SKIPS=1 $(PY) -m pytest -p no:cacheprovider --color=no -q
@@ -16,10 +17,10 @@ lint:
 	$(PY) -m ruff check .
 
 test-host:
-	$(PYTEST) -m "not kernel and not cluster and not installed" tests
+	$(PYTEST) -m "not kernel and not installed" tests
 
 test-vm:
-	$(VM) $(PYTEST) -m "kernel or cluster" tests
+	$(VM) $(PYTEST) -m kernel tests
 
 # The product as users install it: the .deb and the .rpm built from this tree, installed in
 # the VM (its throw-away overlay root) and run from their files alone (tests/installed).

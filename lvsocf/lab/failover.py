@@ -312,13 +312,20 @@ LAB_WARMUP = 30     # IPVSSync warmup (s): the lab's idle connections speak ever
 SYNC_PARAMS = "params interface=eth1 syncid=20"
 
 
+# Agent action timeouts in the lab: a 2-vCPU TCG guest runs an agent 10-40x slower than
+# hardware, and at cluster start every probe runs at once (the shipped 20-30 s timed out).
+LAB_TIMEOUTS = {"timeout=20s": "timeout=90s", "timeout=30s": "timeout=90s",
+                "timeout=60s": "timeout=120s"}
+
+
 def adapt(example: str) -> str:
     """The shipped example with the lab's addresses (the lab uses the example's interface
     names). Other changes: the lab has no fence device, so the FENCING block's
     stonith-enabled=true becomes false (a site puts its fence devices there instead); the
-    sync daemon's warm-up is LAB_WARMUP instead of the TCP established timeout; and the
-    README's failback rule for PREFERRED is added."""
-    for old, new in ADDRESSES.items():
+    sync daemon's warm-up is LAB_WARMUP instead of the TCP established timeout; operation
+    timeouts are LAB_TIMEOUTS (and 90 s for those the example leaves to the default); and
+    the README's failback rule for PREFERRED is added."""
+    for old, new in {**ADDRESSES, **LAB_TIMEOUTS}.items():
         example = example.replace(old, new)
     if SYNC_PARAMS not in example:
         raise ValueError(f"the example no longer has {SYNC_PARAMS!r}: update lvsocf.lab.failover")
@@ -326,7 +333,7 @@ def adapt(example: str) -> str:
     rule = (f"location sync-failback-{PREFERRED} ipvs-sync rule role=Promoted inf: "
             f"#uname eq {PREFERRED} and master-sync number:gte 100\n")
     return example.replace("property stonith-enabled=true",
-                           "property stonith-enabled=false") + rule
+                           "property stonith-enabled=false") + rule + "op_defaults timeout=90s\n"
 
 
 PROPERTIES = {

@@ -1,5 +1,6 @@
 """Services through lvsocf.ipvs, each cross-checked with `ipvsadm -Sn`."""
 import os
+import time
 
 import pytest
 
@@ -133,6 +134,10 @@ def test_stats_and_zero(k, nat_topology):
         stats = k.service(keys[port]).stats
         return stats.conns, stats.inpkts
 
+    # the kernel sums its per-CPU counters into the service's on each estimator tick (2 s)
+    deadline = time.monotonic() + 15
+    while kernel_stats(81)[0] < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert kernel_stats(80)[0] == ours(80)[0] == 3 and ours(80)[1] >= 9
     assert kernel_stats(81)[0] == ours(81)[0] == 2
     assert kernel_stats(80) == ours(80) and kernel_stats(81) == ours(81)
