@@ -1,6 +1,6 @@
 """bench/failover: lvsocf against keepalived, the same failover in the same lab VM run.
 
-lvsocf: the shipped example 2 as it is (adapted by lvsocf.lab.failover.adapt) on two
+lvsocf: the shipped example 2 as it is (adapted by lvsocf.lab.example.adapt) on two
 Pacemaker/Corosync directors, once per corosync token (1000 and 3000 ms, token_coefficient 0).
 keepalived: the same topology, real servers, health checks and client traffic with VRRP
 (advert_int 1) and keepalived's LVS table hot on both directors (lvsocf.lab.keepalived_peer);
@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from lvsocf.lab import failover, keepalived_peer
+from lvsocf.lab import example, failover, keepalived_peer
 from lvsocf.lab.demo import example_config
 
 TRAFFIC = {"active": 4, "idle": 12, "keepalive": 10.0, "settle": 30.0}
@@ -186,15 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lvsocf-bench-failover-") as tmp:
         work = Path(tmp)
         if any(t in LVSOCF for t in tools):
-            config, properties = example_config(), failover.PROPERTIES
-            if opts.real_servers > len(failover.REAL_SERVERS):
-                config = failover.more_real_servers(config, opts.real_servers, BIG_MONITOR)
+            config, properties = example_config(), example.PROPERTIES
+            if opts.real_servers > len(example.REAL_SERVERS):
+                config = example.more_real_servers(config, opts.real_servers, BIG_MONITOR)
                 properties = {**properties, **BIG_PROPERTIES}
-            (work / "cib.xml").write_text(failover.build_cib(config, work, properties))
+            (work / "cib.xml").write_text(example.build_cib(config, work, properties))
         budget = sum(BUDGET["lvsocf" if t in LVSOCF else "keepalived"] for t in tools)
         vm.run([sys.executable, "-m", "bench.failover", "--runs", str(opts.runs),
                 "--tools", ",".join(tools), "--real-servers", str(opts.real_servers),
-                "--vm-part", str(work)], cwd=str(failover.REPO),
+                "--vm-part", str(work)], cwd=str(example.REPO),
                shares=[work], timeout=300 + budget * opts.runs)
         out = work / "results.json"
         if not out.exists():

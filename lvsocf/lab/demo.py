@@ -13,11 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lvsocf.lab import failover, vm
+from lvsocf.lab import example, vm
 
 
 def example_config() -> str:
-    return failover.adapt((failover.REPO / failover.EXAMPLE).read_text())
+    return example.adapt((example.REPO / example.EXAMPLE).read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,11 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lvsocf-demo-") as tmp:
         work = Path(tmp)
         cib = work / "cib.xml"
-        cib.write_text(failover.build_cib(example_config(), work, failover.PROPERTIES))
+        cib.write_text(example.build_cib(example_config(), work, example.PROPERTIES))
         result = work / "result.json"
         deb = ["--deb", str(opts.deb.resolve())] if opts.deb else []
         rc = vm.run([sys.executable, "-m", "lvsocf.lab.failover", "--cib", str(cib),
-                     "--json", str(result), *deb], cwd=str(failover.REPO), timeout=2400,
+                     "--json", str(result), *deb], cwd=str(example.REPO), timeout=2400,
                     shares=[work])
         if result.exists():
             data = json.loads(result.read_text())

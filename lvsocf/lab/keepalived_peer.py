@@ -37,9 +37,9 @@ from pathlib import Path
 from lvsocf.agents import realserver, sync
 from lvsocf.ipvs import proc
 from lvsocf.ipvs.model import ServiceKey
-from lvsocf.lab import failover
+from lvsocf.lab import example, failover
 from lvsocf.lab.cluster import Cluster, Node
-from lvsocf.lab.failover import HA_IF, LAN_IF, PORT, REAL_SERVERS, REPO, SITE_NAME, VIP
+from lvsocf.lab.example import HA_IF, LAN_IF, PORT, REAL_SERVERS, REPO, SITE_NAME, VIP
 from lvsocf.lab.netns import run
 
 KEEPALIVED = "keepalived"
@@ -268,7 +268,7 @@ def run_scenario(say: Callable[[str], None], *, active: int = 4, idle: int = 12,
 
     with tempfile.TemporaryDirectory(prefix="lvsocf-keepalived-") as tmp:
         lab = KeepalivedLab(Path(tmp), stamped, sync)
-        lab.rips = lab.cluster.rips = REAL_SERVERS + failover.extra_addresses(real_servers)
+        lab.rips = lab.cluster.rips = REAL_SERVERS + example.extra_addresses(real_servers)
         try:
             return _scenario(lab, timeline, stamped, active, idle, keepalive, settle, rejoin)
         except (TimeoutError, RuntimeError, subprocess.SubprocessError):

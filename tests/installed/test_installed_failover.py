@@ -12,13 +12,13 @@ rise x check_interval. Then the director returns, reloads its table, warms up as
 backup, and takes the service back by its promotion score alone (the README's failback
 rule, no standby command): every connection survives that too.
 
-Larger tables (failover.more_real_servers) do not fit a test in the TCG guest: with 10 real
+Larger tables (example.more_real_servers) do not fit a test in the TCG guest: with 10 real
 servers every director runs 10 monitors and 10 checks, and agent actions timed out on its
 2 vCPUs. They run in bench/failover --real-servers N.
 """
 import pytest
 
-from lvsocf.lab import failover
+from lvsocf.lab import example, failover
 from lvsocf.lab.demo import example_config
 from tests.installed.conftest import AGENT_DIR
 
@@ -27,7 +27,7 @@ from tests.installed.conftest import AGENT_DIR
 CHECK_SLACK = 8.0
 
 
-def check_hot_standby(result: failover.Result, layout: failover.Layout) -> None:
+def check_hot_standby(result: failover.Result, layout: example.Layout) -> None:
     """What every hot-standby failover and failback must show."""
     print(failover.report(result))
     assert set(result.failover) == set(failover.PIECES)
@@ -46,7 +46,7 @@ def check_hot_standby(result: failover.Result, layout: failover.Layout) -> None:
     assert any(f"start operation for {layout.vip}" in what
                for _, what in result.phases["failover"]["steps"]), result.phases["failover"]
     # the rejoined director takes the master role only after its backup daemon warmed up
-    assert result.failback["sync_master"] >= failover.LAB_WARMUP, result.failback
+    assert result.failback["sync_master"] >= example.LAB_WARMUP, result.failback
     assert result.failback["service"] < result.failback["vip"], "the table before the VIP"
     assert not result.phases["failover"]["broken"]
     assert not result.phases["failback"]["broken"]
@@ -58,7 +58,7 @@ def check_hot_standby(result: failover.Result, layout: failover.Layout) -> None:
 @pytest.mark.parametrize("installed", ["deb"], indirect=True)
 def test_failover_and_failback_on_the_installed_agents(installed, tmp_path):
     assert "/usr/lib/lvsocf" in (AGENT_DIR / "IPVSRealServer").read_text()
-    cib = failover.build_cib(example_config(), tmp_path, failover.PROPERTIES, installed=True)
+    cib = example.build_cib(example_config(), tmp_path, example.PROPERTIES, installed=True)
     result = failover.run_scenario(cib, print, active=3, idle=9, keepalive=10, settle=30,
                                    installed=True)
-    check_hot_standby(result, failover.layout_of(cib))
+    check_hot_standby(result, example.layout_of(cib))

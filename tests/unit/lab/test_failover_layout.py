@@ -6,22 +6,22 @@ import re
 
 import pytest
 
-from lvsocf.lab import failover
+from lvsocf.lab import example
 from lvsocf.lab.demo import example_config
 
 
 @pytest.fixture(scope="module")
 def cib30(tmp_path_factory) -> str:
-    config = failover.more_real_servers(example_config(), 30)
-    return failover.build_cib(config, tmp_path_factory.mktemp("cib"), failover.PROPERTIES)
+    config = example.more_real_servers(example_config(), 30)
+    return example.build_cib(config, tmp_path_factory.mktemp("cib"), example.PROPERTIES)
 
 
 def test_thirty_real_servers_each_cloned_colocated_and_ordered(cib30):
-    layout = failover.layout_of(cib30)
+    layout = example.layout_of(cib30)
     real_servers = layout.table[1:]
     assert layout.table[0] == "www" and len(real_servers) == 30 == len(set(real_servers))
-    rips = {failover._rip_of(cib30, r) for r in real_servers}
-    assert rips == set(failover.REAL_SERVERS + failover.extra_addresses(30))
+    rips = {example._rip_of(cib30, r) for r in real_servers}
+    assert rips == set(example.REAL_SERVERS + example.extra_addresses(30))
     for rs in real_servers:
         assert re.search(rf'<clone id="{rs}-clone"', cib30)
         assert re.search(rf'rsc="{rs}-clone" with-rsc="www-clone"', cib30)
@@ -31,7 +31,7 @@ def test_thirty_real_servers_each_cloned_colocated_and_ordered(cib30):
 
 def test_adapt_sets_the_lab_warmup_and_the_failback_rule():
     config = example_config()
-    assert f"{failover.SYNC_PARAMS} warmup={failover.LAB_WARMUP}" in config
+    assert f"{example.SYNC_PARAMS} warmup={example.LAB_WARMUP}" in config
     assert "location sync-failback-node1 ipvs-sync rule role=Promoted" in config
     assert "192.0.2." not in config and "stonith-enabled=false" in config
 
@@ -40,6 +40,6 @@ def test_a_group_layout_is_refused(tmp_path):
     group = ("primitive www ocf:lvsocf:IPVSService params vip=198.18.0.10 port=443\n"
              "primitive vip ocf:heartbeat:IPaddr2 params ip=198.18.0.10\n"
              "group lvs www vip\n")
-    cib = failover.build_cib(group, tmp_path, failover.PROPERTIES)
+    cib = example.build_cib(group, tmp_path, example.PROPERTIES)
     with pytest.raises(ValueError, match="hot-standby"):
-        failover.layout_of(cib)
+        example.layout_of(cib)
