@@ -48,12 +48,13 @@ ON_DEB = pytest.mark.parametrize("installed", ["deb"], indirect=True)
 @ON_DEB
 @pytest.mark.parametrize("params", [
     {"vip": VIP, "port": 80},
-    {"vip": VIP, "port": 53, "protocol": "udp", "ops": "true", "scheduler": "rr"},
+    {"vip": VIP, "port": 5060, "protocol": "udp", "ops": "true", "scheduler": "rr",
+     "persistent": 30, "pe": "sip"},
     {"fwmark": 7, "scheduler": "sh", "sched_flags": "sh-port", "persistent": 60,
      "netmask": "255.255.255.0"},
     {"vip": "2001:db8::1", "port": 443, "persistent": 300, "netmask": 64},
-    {"vip": "10.0.0.2", "port": 5060, "protocol": "sctp", "persistent": 30, "pe": "sip"},
-], ids=["tcp", "udp-ops", "fwmark", "ipv6", "sctp-sip"])
+    {"vip": "10.0.0.2", "port": 5060, "protocol": "sctp", "persistent": 30},
+], ids=["tcp", "udp-ops-sip", "fwmark", "ipv6", "sctp"])
 def test_ocf_tester_service(installed, tmp_path, params):
     done = ocf_tester("IPVSService", tmp_path, **params)
     assert done.returncode == 0 and "passed all tests" in done.stdout, done.stdout + done.stderr
