@@ -26,8 +26,7 @@ def use_agents(installed: bool) -> None:
     from lvsocf.lab import install, product
     if not installed:
         install.install_agents()
-    elif not all((product.PROVIDER_DIR / name).is_file()
-                 for name in ("IPVSService", "IPVSRealServer", "IPVSSync")):
+    elif not all((product.PROVIDER_DIR / name).is_file() for name in install.agent_names()):
         raise RuntimeError(f"no installed agents in {product.PROVIDER_DIR}")
 
 

@@ -11,6 +11,12 @@ AGENTS_DIR = Path(__file__).resolve().parents[2] / "agents"
 PROVIDER_DIR = Path("/usr/lib/ocf/resource.d/lvsocf")
 
 
+def agent_names() -> list[str]:
+    """The agents of this checkout (agents/NAME), as a package installs them too."""
+    return sorted(p.name for p in AGENTS_DIR.iterdir()
+                  if p.is_file() and not p.name.startswith("."))
+
+
 def install_agents(dest: Path = PROVIDER_DIR, python: str = sys.executable) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     dest.chmod(0o755)
