@@ -169,8 +169,6 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
 
 # ---- actions ----------------------------------------------------------------------------
 
-
-
 def _apply(ctx: Context) -> int:
     from lvsocf.ipvs import reconcile
     from lvsocf.ipvs.fallback import plan_fallback
