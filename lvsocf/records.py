@@ -22,7 +22,8 @@ class RecordError(ValueError):
     """A record that cannot be used; str() names the field."""
 
 
-def _int(value: Any, name: str) -> int:
+def strict_int(value: Any, name: str) -> int:
+    """An integer field (not a bool); RecordError naming the field otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise RecordError(f"{name}: expected an integer, got {value!r}")
     return value
@@ -42,7 +43,7 @@ def key_from_json(raw: Any) -> ServiceKey:
     if not isinstance(family, str) or family not in FAMILIES:
         raise RecordError(f"service key: unknown family {family!r}")
     if fwmark:
-        return ServiceKey(fwmark=_int(fwmark, "fwmark"), family=family)
+        return ServiceKey(fwmark=strict_int(fwmark, "fwmark"), family=family)
     protocol = raw.get("protocol") or "tcp"
     if not isinstance(protocol, str) or protocol not in PROTOCOLS:
         raise RecordError(f"service key: unknown protocol {protocol!r}")
@@ -51,7 +52,7 @@ def key_from_json(raw: Any) -> ServiceKey:
         raise RecordError("service key: no address and no fwmark")
     try:
         return ServiceKey(protocol=protocol, address=address,
-                          port=_int(raw.get("port", 0), "port"))
+                          port=strict_int(raw.get("port", 0), "port"))
     except ValueError as exc:
         raise RecordError(f"service key: {exc}") from None
 
@@ -65,7 +66,7 @@ def _fallback_from_json(raw: Any) -> RealServer | None:
     if not isinstance(address, str) or not isinstance(method, str):
         raise RecordError("fallback: no address")
     try:
-        return RealServer(address, _int(raw.get("port") or 0, "fallback port"), method,
+        return RealServer(address, strict_int(raw.get("port") or 0, "fallback port"), method,
                           weight=1)
     except ValueError as exc:
         raise RecordError(f"fallback: {exc}") from None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lvsocf.ipvs.model import ServiceKey
-from lvsocf.records import RecordError, ServiceRecord, key_from_json
+from lvsocf.records import RecordError, ServiceRecord, key_from_json, strict_int
 
 HEALTH_STATES = ("unknown", "up", "soft_down", "down", "soft_up")
 RsKey = tuple[ServiceKey, str, int]
@@ -34,12 +34,6 @@ def pid_alive(pid: int) -> bool:
 
 
 Malformed = RecordError     # one error for every record reader (lvsocf.records)
-
-
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Malformed(f"{name}: expected an integer, got {value!r}")
-    return value
 
 
 def opt_num(value: Any) -> float | int | None:
@@ -86,7 +80,7 @@ def _rs_key(raw: dict[str, Any], src: Any) -> RsKey:
     key = service_key(raw.get("service"))
     if not isinstance(src, dict):
         raise Malformed("real_server: expected an object")
-    return key, address(src.get("address")), _int(src.get("port", 0), "port")
+    return key, address(src.get("address")), strict_int(src.get("port", 0), "port")
 
 
 def parse_realserver(raw: Any) -> Parsed:
