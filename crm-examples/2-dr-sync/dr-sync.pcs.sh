@@ -84,15 +84,21 @@ pcs -f "$cib" resource create www-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.20 cidr_netmask=24 nic=eth0 \
 	op monitor interval=10s timeout=20s --no-default-ops
 
-# The active director: the master sync daemon only where the table runs; the VIP where
-# the master is (started alongside the promotion) and never without its service.
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with www-clone score=INFINITY \
-	id=sync-promoted-with-www
-pcs -f "$cib" constraint colocation add www-vip with Promoted ipvs-sync score=INFINITY \
-	id=www-vip-with-sync
+# The active director is where the VIP is: the VIP never without its service, and the
+# master sync daemon where the VIP is (promoted alongside the VIP's start). Move the VIP
+# to switch over; the Promoted role follows it.
 pcs -f "$cib" constraint colocation add www-vip with www-clone score=INFINITY \
 	id=www-vip-with-www
 pcs -f "$cib" constraint order start www-clone then start www-vip kind=Mandatory \
 	id=www-before-www-vip
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with www-vip score=INFINITY \
+	id=sync-promoted-with-www-vip
+# The VIP prefers the director whose backup daemon is warmest, by the promotion score
+# IPVSSync sets (1 warming up, 100 warm, 101 promoted), so a failover among three or more
+# directors never picks one that has not yet seen every connection.
+# (pcs 0.12 takes the rule as one string, 0.11 only word by word)
+case $(pcs --version) in 0.11.*) set -- defined master-sync ;; *) set -- "defined master-sync" ;; esac
+pcs -f "$cib" constraint location www-vip rule constraint-id=www-vip-on-warm-sync \
+	score-attribute=master-sync "$@"
 
 pcs cluster cib-push "$cib" --config

@@ -83,17 +83,23 @@ pcs -f "$cib" resource create app-vip ocf:heartbeat:IPaddr2 \
 	ip=192.0.2.30 cidr_netmask=24 nic=eth0 lvs_support=true \
 	op monitor interval=10s timeout=20s --no-default-ops
 
-# The active director: the master sync daemon only where the table runs; the VIP where
-# the master is, after the promotion, and never without its service.
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with app-clone score=INFINITY \
-	id=sync-promoted-with-app
-pcs -f "$cib" constraint colocation add app-vip with Promoted ipvs-sync score=INFINITY \
-	id=app-vip-with-sync
-pcs -f "$cib" constraint order promote ipvs-sync then start app-vip kind=Mandatory \
-	id=sync-before-app-vip
+# The active director is where the VIP is: the VIP never without its service, and the
+# master sync daemon where the VIP is, promoted before the VIP starts. Move the VIP to
+# switch over; the Promoted role follows it.
 pcs -f "$cib" constraint colocation add app-vip with app-clone score=INFINITY \
 	id=app-vip-with-app
 pcs -f "$cib" constraint order start app-clone then start app-vip kind=Mandatory \
 	id=app-before-app-vip
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with app-vip score=INFINITY \
+	id=sync-promoted-with-app-vip
+# The VIP prefers the director whose backup daemon is warmest, by the promotion score
+# IPVSSync sets (1 warming up, 100 warm, 101 promoted), so a failover among three or more
+# directors never picks one that has not yet seen every connection.
+# (pcs 0.12 takes the rule as one string, 0.11 only word by word)
+case $(pcs --version) in 0.11.*) set -- defined master-sync ;; *) set -- "defined master-sync" ;; esac
+pcs -f "$cib" constraint location app-vip rule constraint-id=app-vip-on-warm-sync \
+	score-attribute=master-sync "$@"
+pcs -f "$cib" constraint order promote ipvs-sync then start app-vip kind=Mandatory \
+	id=sync-before-app-vip
 
 pcs cluster cib-push "$cib" --config

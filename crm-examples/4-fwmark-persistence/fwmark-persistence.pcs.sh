@@ -119,23 +119,27 @@ pcs -f "$cib" resource create shop6-vip ocf:heartbeat:IPaddr2 \
 	ip=2001:db8::40 cidr_netmask=64 nic=eth0 lvs_ipv6_addrlabel=true \
 	op monitor interval=10s timeout=20s --no-default-ops
 
-# The active director: the master sync daemon only where both tables run; each VIP where
-# the master is (started alongside the promotion) and never without its service.
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop-clone score=INFINITY \
-	id=sync-promoted-with-shop
-pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop6-clone score=INFINITY \
-	id=sync-promoted-with-shop6
-pcs -f "$cib" constraint colocation add shop-vip with Promoted ipvs-sync score=INFINITY \
-	id=shop-vip-with-sync
+# The active director is where shop-vip is: each VIP never without its service, shop6-vip
+# with shop-vip, and the master sync daemon where shop-vip is (promoted alongside the VIPs'
+# start). Move shop-vip to switch over; shop6-vip and the Promoted role follow it.
 pcs -f "$cib" constraint colocation add shop-vip with shop-clone score=INFINITY \
 	id=shop-vip-with-shop
 pcs -f "$cib" constraint order start shop-clone then start shop-vip kind=Mandatory \
 	id=shop-before-shop-vip
-pcs -f "$cib" constraint colocation add shop6-vip with Promoted ipvs-sync score=INFINITY \
-	id=shop6-vip-with-sync
 pcs -f "$cib" constraint colocation add shop6-vip with shop6-clone score=INFINITY \
 	id=shop6-vip-with-shop6
 pcs -f "$cib" constraint order start shop6-clone then start shop6-vip kind=Mandatory \
 	id=shop6-before-shop6-vip
+pcs -f "$cib" constraint colocation add shop6-vip with shop-vip score=INFINITY \
+	id=shop6-vip-with-shop-vip
+pcs -f "$cib" constraint colocation add Promoted ipvs-sync with shop-vip score=INFINITY \
+	id=sync-promoted-with-shop-vip
+# The VIP prefers the director whose backup daemon is warmest, by the promotion score
+# IPVSSync sets (1 warming up, 100 warm, 101 promoted), so a failover among three or more
+# directors never picks one that has not yet seen every connection.
+# (pcs 0.12 takes the rule as one string, 0.11 only word by word)
+case $(pcs --version) in 0.11.*) set -- defined master-sync ;; *) set -- "defined master-sync" ;; esac
+pcs -f "$cib" constraint location shop-vip rule constraint-id=shop-vip-on-warm-sync \
+	score-attribute=master-sync "$@"
 
 pcs cluster cib-push "$cib" --config

@@ -122,8 +122,9 @@ def extra_addresses(count: int) -> tuple[str, ...]:
     return tuple(f"198.18.0.{13 + i}" for i in range(max(0, count - len(REAL_SERVERS))))
 
 
-# The director the lab prefers for the Promoted role once its backup daemon is warm: the
-# README's failback rule (crm-examples/README.md), so that failback needs no command.
+# The director the lab prefers for the VIP (and so the Promoted role) once its backup daemon
+# is warm: the README's failback rule (crm-examples/README.md), so that failback needs no
+# command.
 PREFERRED = "node1"
 LAB_WARMUP = 30     # IPVSSync warmup (s): the lab's idle connections speak every 10 s
 SYNC_PARAMS = "params interface=eth1 syncid=20"
@@ -147,7 +148,7 @@ def adapt(example: str) -> str:
     if SYNC_PARAMS not in example:
         raise ValueError(f"the example no longer has {SYNC_PARAMS!r}: update lvsocf.lab.failover")
     example = example.replace(SYNC_PARAMS, f"{SYNC_PARAMS} warmup={LAB_WARMUP}")
-    rule = (f"location sync-failback-{PREFERRED} ipvs-sync rule role=Promoted inf: "
+    rule = (f"location www-vip-failback-{PREFERRED} www-vip rule inf: "
             f"#uname eq {PREFERRED} and master-sync number:gte 100\n")
     return example.replace("property stonith-enabled=true",
                            "property stonith-enabled=false") + rule + "op_defaults timeout=90s\n"

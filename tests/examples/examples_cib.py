@@ -71,7 +71,10 @@ def summary(cib: Path) -> dict:
     orders = {o.get("id"): (o.get("first"), o.get("first-action") or "start", o.get("then"),
                             o.get("then-action") or "start", o.get("kind") or "Mandatory")
               for o in cons.findall("rsc_order")}
-    other = sorted(c.tag for c in cons if c.tag not in ("rsc_colocation", "rsc_order"))
+    locations = {loc.get("id"): (loc.get("rsc"), *_rule(loc.find("rule")))
+                 for loc in cons.findall("rsc_location")}
+    other = sorted(c.tag for c in cons
+                   if c.tag not in ("rsc_colocation", "rsc_order", "rsc_location"))
     properties: dict[str, str] = {}
     for s in conf.findall("crm_config/cluster_property_set"):
         properties.update(_nvpairs(s, "."))
@@ -79,7 +82,8 @@ def summary(cib: Path) -> dict:
     for s in conf.findall("rsc_defaults/meta_attributes"):
         defaults.update(_nvpairs(s, "."))
     return {"primitives": prims, "groups": groups, "clones": clones,
-            "colocations": colocations, "orders": orders, "other_constraints": other,
+            "colocations": colocations, "orders": orders, "locations": locations,
+            "other_constraints": other,
             "properties": properties, "rsc_defaults": defaults,
             "top_level": sorted(e.get("id") for e in res)}
 
@@ -310,15 +314,19 @@ def ordered_before(graph: Path, first: str, then: str) -> bool:
     return False
 
 
+def _rule(rule) -> tuple:
+    """A location rule without the ids of its parts: (role, score, score-attribute,
+    boolean-op, sorted (attribute, operation, type, value)); () for none."""
+    if rule is None:
+        return ()
+    exprs = tuple(sorted((e.get("attribute"), e.get("operation"), e.get("type") or "string",
+                          e.get("value")) for e in rule.findall("expression")))
+    return (rule.get("role"), rule.get("score"), rule.get("score-attribute"),
+            rule.get("boolean-op") or "and", exprs)
+
+
 def rule_summary(cib: Path) -> dict[str, tuple]:
-    """The rule-based location constraints of a CIB, by id, without the ids of their parts:
-    (rsc, role, score, boolean-op, sorted (attribute, operation, type, value))."""
+    """The rule-based location constraints of a CIB, by id: (rsc, *_rule(its rule))."""
     root = etree.parse(str(cib)).getroot()
-    out = {}
-    for loc in root.iter("rsc_location"):
-        for rule in loc.findall("rule"):
-            exprs = sorted((e.get("attribute"), e.get("operation"), e.get("type") or "string",
-                            e.get("value")) for e in rule.findall("expression"))
-            out[loc.get("id")] = (loc.get("rsc"), rule.get("role"), rule.get("score"),
-                                  rule.get("boolean-op") or "and", exprs)
-    return out
+    return {loc.get("id"): (loc.get("rsc"), *_rule(loc.find("rule")))
+            for loc in root.iter("rsc_location") if loc.find("rule") is not None}

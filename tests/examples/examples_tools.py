@@ -5,7 +5,8 @@ Every test CIB gets quorum and a dummy fence device (stonith:fence_dummy) before
 because the examples keep stonith-enabled=true and crmsh refuses to commit that without
 one: that is the state of a real cluster whose fencing was set up first. The pcs scripts
 run under `sh` with a `pcs` shim first in PATH: `pcs cluster cib FILE` copies the test CIB,
-`pcs cluster cib-push` copies the result back, and every `pcs -f` command runs the real pcs.
+`pcs cluster cib-push` copies the result back, and every `pcs -f` command (and `pcs
+--version`, by which a script picks a version's spelling) runs the real pcs.
 """
 
 from __future__ import annotations
@@ -109,15 +110,24 @@ def pcs_commands(text: str) -> list[str]:
 
 def pcs_argvs(text: str) -> list[list[str]]:
     """The `pcs -f "$cib" ...` commands as argv lists (shlex, as sh splits them), after
-    checking that the script is exactly: prologue, pcs -f commands, epilogue."""
+    checking that the script is exactly: prologue, pcs -f commands, epilogue. A `case
+    $(pcs --version) ... set -- WORDS` line (a pcs version's spelling) runs in sh with this
+    machine's pcs; its positional parameters replace the next command's final "$@"."""
     commands = pcs_commands(text)
     n = len(PCS_PROLOGUE)
     assert tuple(commands[:n]) == PCS_PROLOGUE
     assert tuple(commands[-len(PCS_EPILOGUE):]) == PCS_EPILOGUE
-    argvs = []
+    argvs, params = [], None
     for command in commands[n:-len(PCS_EPILOGUE)]:
+        if command.startswith("case $(pcs --version) in "):
+            out = run(["sh", "-c", command + '; printf "%s\\0" "$@"']).stdout
+            params = out.split("\0")[:-1]
+            continue
         argv = shlex.split(command)
         assert argv[:3] == ["pcs", "-f", "$cib"], command
+        if params is not None:
+            assert argv[-1] == "$@", command
+            argv, params = argv[:-1] + params, None
         assert not any("$" in word for word in argv[3:]), command
         argvs.append(argv)
     return argvs
@@ -136,7 +146,7 @@ if args[:2] == ["cluster", "cib-push"]:
         sys.exit("unexpected cib-push arguments: %r" % args)
     shutil.copyfile(args[2], os.environ["LVSOCF_PCS_OUT"])
     sys.exit(0)
-if args[:1] != ["-f"]:
+if args[:1] != ["-f"] and args != ["--version"]:
     sys.exit("the example ran a pcs command that is not pcs -f: %r" % args)
 # pcs checks parameters against the agent's meta-data: force only agents not installed yet
 if args[2:4] == ["resource", "create"] and args[5] in os.environ["LVSOCF_PCS_FORCE"].split():

@@ -59,7 +59,7 @@ def test_pcs_script_is_plain_sh_running_pcs_f(name, built):
     s = BY_NAME[name]
     run(["sh", "-n", str(s.pcs)])
     argvs = pcs_argvs(s.pcs.read_text())
-    seen = built.pcs_logs[name]
+    seen = [a for a in built.pcs_logs[name] if a != ["--version"]]
     assert seen[0][:2] == ["cluster", "cib"] and seen[-1][:2] == ["cluster", "cib-push"]
     assert [a[2:] for a in seen[1:-1]] == [a[3:] for a in argvs]
     assert all(a[:1] == ["-f"] for a in seen[1:-1])
@@ -112,23 +112,21 @@ def test_crm_and_pcs_define_the_same(name, built):
         assert summary(built.cibs[(name, "crm", 3)]) == crm
 
 
-def expected_constraints(sm: dict) -> tuple[set, set]:
-    """The colocations and orders of the hot-standby layout (crm-examples/README.md), from
-    the resources alone: (rsc, role, with-rsc, role, score) and (first, action, then,
-    action, kind) as summary() gives them."""
+def expected_constraints(sm: dict) -> tuple[set, set, dict]:
+    """The colocations, orders and locations of the hot-standby layout
+    (crm-examples/README.md), from the resources alone: (rsc, role, with-rsc, role, score),
+    (first, action, then, action, kind) and {id: (rsc, rule)} as summary() gives them."""
     lay = layout(sm)
     prims = sm["primitives"]
     sync = lay.sync_clone
     # directors that are also real servers (IPaddr2 lvs_support): each director's table
     # after its sync daemon, so backup_only is in force before a backup holds a service
     serving = any(prims[a]["params"].get("lvs_support") == "true" for a in lay.addresses)
-    cols, ords = set(), set()
+    cols, ords, locs = set(), set(), {}
     tops = {lay.top[a] for a in lay.addresses}
     for svc, svc_clone in lay.services.items():
         if serving:
             ords.add((sync, "start", svc_clone, "start", "Mandatory"))
-        if sync:
-            cols.add((sync, "Promoted", svc_clone, "", "INFINITY"))
         params = prims[svc]["params"]
         for top in tops:
             ips = [prims[a]["params"]["ip"] for a in lay.addresses if lay.top[a] == top]
@@ -142,18 +140,24 @@ def expected_constraints(sm: dict) -> tuple[set, set]:
         cols.add((rs_clone, "", svc_clone, "", "INFINITY"))
         ords.add((svc_clone, "start", rs_clone, "start",
                   "Mandatory" if serving else "Optional"))
-    for top in tops:
-        if sync:
-            cols.add((top, "", sync, "Promoted", "INFINITY"))
-            if lay.backup_only:
-                ords.add((sync, "promote", top, "start", "Mandatory"))
-    return cols, ords
+    if sync:
+        # the first address is the active director: the others and the Promoted role follow it
+        anchor = lay.top[lay.addresses[0]]
+        cols.add((sync, "Promoted", anchor, "", "INFINITY"))
+        cols.update((top, "", anchor, "", "INFINITY") for top in tops - {anchor})
+        if lay.backup_only:
+            ords.update((sync, "promote", top, "start", "Mandatory") for top in tops)
+        # ... and prefers the warmest sync backup (the promotion score as location score)
+        score = f"master-{lay.sync}"
+        locs[f"{anchor}-on-warm-sync"] = (anchor, None, None, score, "and",
+                                          ((score, "defined", "string", None),))
+    return cols, ords, locs
 
 
 @pytest.mark.parametrize("name", SCENARIO_IDS)
 def test_layout_is_hot_standby(name, built):
     """The table (services, real servers) is a clone on every director; the addresses are
-    not; the VIP follows the Promoted sync instance, or is alone the active director; the
+    not; the first VIP is the active director, the Promoted sync instance follows it; the
     constraints are exactly those of crm-examples/README.md."""
     sm = summary(built.cibs[(name, "crm", 2)])
     lay, prims, clones = layout(sm), sm["primitives"], sm["clones"]
@@ -164,9 +168,10 @@ def test_layout_is_hot_standby(name, built):
         # where directors serve too, a backup never balances (the default, written out)
         if any(prims[a]["params"].get("lvs_support") == "true" for a in lay.addresses):
             assert prims[lay.sync]["params"].get("backup_only") == "true"
-    cols, ords = expected_constraints(sm)
+    cols, ords, locs = expected_constraints(sm)
     assert sorted(sm["colocations"].values()) == sorted(cols)
     assert sorted(sm["orders"].values()) == sorted(ords)
+    assert sm["locations"] == locs
     assert not sm["other_constraints"]
     for pid in lay.table:
         clone = clones.get(lay.top[pid])

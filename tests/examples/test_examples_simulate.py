@@ -11,7 +11,15 @@ import shlex
 import pytest
 from examples_cib import ordered_before, rule_summary
 from examples_sim import SCORE_WARM, SCORE_WARMING, Scenario
-from examples_tools import BUILT_IDS, BUILT_KEYS, EXAMPLES, SCENARIOS, cib_env, run
+from examples_tools import (
+    BUILT_IDS,
+    BUILT_KEYS,
+    EXAMPLES,
+    SCENARIOS,
+    THREE_NODES,
+    cib_env,
+    run,
+)
 
 # The crm CIBs only: the pcs ones are the same (test_crm_and_pcs_define_the_same).
 SIM_KEYS = [k for k in BUILT_KEYS if k[1] == "crm"]
@@ -196,43 +204,66 @@ def test_failed_service_on_the_active_director_switches_over(scenario):
     scenario.untouched(sim, but=(*mine, *scenario.layout.addresses, scenario.sync))
 
 
-@pytest.mark.parametrize("how", ["vip", "promoted"])
-def test_moving_the_active_director(scenario, how):
-    """`crm resource move VIP NODE` (crm_resource --move; pcs resource move does the same),
-    or for the sync daemon `crm_resource --move --promoted -r CLONE -N NODE` (pcs resource
-    move CLONE NODE --promoted): the addresses and the Promoted role move, the tables stay."""
-    if how == "promoted" and scenario.sync is None:
-        how = "vip"     # no Promoted role to move: the VIP is the active director
+def test_moving_the_active_director(scenario):
+    """`crm resource move VIP NODE` (crm_resource --move; pcs resource move does the same)
+    of the first VIP: the addresses and the Promoted role move, the tables stay."""
     sim, out = scenario.start()
     active = scenario.active(sim)
     target = scenario.other(active)
     lay = scenario.layout
-    if how == "vip":
-        vip = lay.top[lay.addresses[-1]]
-        run(["crm", "resource", "move", vip, target], cib_env(out))
-    else:
-        run(["crm_resource", "--move", "--promoted", "-r", lay.sync_clone, "-N", target],
-            cib_env(out))
-    sim, _ = scenario.simulate(out, f"moved-{how}")
+    run(["crm", "resource", "move", lay.top[lay.addresses[0]], target], cib_env(out))
+    sim, _ = scenario.simulate(out, "moved")
     assert scenario.active(sim) == target
     _moved(scenario, sim, active, target)
     scenario.untouched(sim, but=(*lay.addresses, scenario.sync))
 
 
+def test_moving_the_promoted_role_splits_nothing(sync_scenario):
+    """The Promoted role follows the VIP (crm-examples/README.md says to move the VIP): a
+    `crm_resource --move --promoted` cannot be met and moves nothing; above all it never
+    parts the master sync daemon from the VIP."""
+    scenario = sync_scenario
+    sim, out = scenario.start()
+    active = scenario.active(sim)
+    run(["crm_resource", "--move", "--promoted", "-r", scenario.layout.sync_clone,
+         "-N", scenario.other(active)], cib_env(out))
+    sim, _ = scenario.simulate(out, "moved-promoted")
+    assert scenario.active(sim) == active
+    scenario.untouched(sim)
+
+
+def test_failover_goes_to_the_warm_director(built, tmp_path):
+    """Three directors, the active one fails: the VIP and the Promoted role go to the
+    survivor whose sync backup is warm (promotion score 100), not to one still warming up
+    (1), whichever node that is: the VIP's location rule on the promotion score."""
+    for warm in ("node2", "node3"):
+        (tmp_path / warm).mkdir()
+        scenario = Scenario(built, (THREE_NODES, "crm", 3), tmp_path / warm)
+        sim, out = scenario.start()
+        assert scenario.active(sim) == "node1"
+        scenario.score(out, warm, SCORE_WARM)
+        sim, _ = scenario.simulate(out, "failover", "--node-down", "node1")
+        assert scenario.active(sim) == warm
+
+
 def test_failback_after_warm_up_by_promotion_score(sync_scenario):
-    """The README's failback rule: node1 takes the Promoted role (and the VIP) back only
+    """The README's failback rule: node1 takes the VIP (and the Promoted role) back only
     once its sync backup has warmed up (promotion score 100); until then, and without the
     rule, stickiness keeps everything where it is. The rule reads the same from crm and
-    from pcs."""
+    from pcs (written for example 2's www-vip: the other examples' first VIP here)."""
     scenario = sync_scenario
     sync, clone = scenario.sync, scenario.layout.sync_clone
+    first_vip = scenario.layout.top[scenario.layout.addresses[0]]
     sim, out = scenario.start()
     assert scenario.active(sim) == "node1"
     sim, out = scenario.simulate(out, "failover", "--node-down", "node1")
     new = scenario.active(sim)
     sim, out = scenario.simulate(scenario.rejoin(out, "node1", SCORE_WARMING), "rejoined")
 
-    crm, pcs = readme_commands("### Failback after warm-up", "crm configure", "pcs constraint")
+    crm, pcs = (
+        [a.replace("www-vip", first_vip) for a in argv]
+        for argv in readme_commands("### Failback after warm-up", "crm configure",
+                                    "pcs constraint"))
     assert (crm[0], pcs[0]) == ("crm", "pcs") and (sync, clone) == ("sync", "ipvs-sync")
     pcs_cib = scenario.path("pcs-rule")
     pcs_cib.write_bytes(out.read_bytes())

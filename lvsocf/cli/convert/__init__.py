@@ -27,9 +27,9 @@ IPVSSync) plus ocf:heartbeat:IPaddr2 for each VIP:
   hot standby: every service and every real server a clone, on every director, each real
   server where its service runs and after it; one IPaddr2 per VIP address, not cloned,
   where its services run and after them; keepalived lvs_sync_daemon (or
-  --sync-interface): an IPVSSync promotable clone, every VIP colocated with the Promoted
-  instance and ordered after the promotion, the Promoted instance only where the services
-  run. A failed service moves the VIP (migration-threshold=1, failure-timeout=10s).
+  --sync-interface): an IPVSSync promotable clone, its Promoted instance and the other
+  VIPs colocated with the first VIP, every VIP ordered after the promotion. A failed
+  service moves the VIP (migration-threshold=1, failure-timeout=10s).
 
 Whatever cannot be carried over is reported on stderr as FILE:LINE: warning: ... and
 repeated in the header of the output."""

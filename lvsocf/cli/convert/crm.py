@@ -77,7 +77,7 @@ def render(plan: Plan, diags: Diagnostics) -> str:
         if out:
             out.append("")
         out.extend(_clone(plan.sync, diags))
-    if plan.colocations or plan.orders:
+    if plan.colocations or plan.orders or plan.locations:
         out.append("")
     for col in plan.colocations:
         score = "inf" if col.score == "INFINITY" else col.score
@@ -88,4 +88,6 @@ def render(plan: Plan, diags: Diagnostics) -> str:
         out.extend(_wrap(f"order {order.id} {order.kind}:",
                          [f"{order.first}:{order.first_action}",
                           f"{order.then}:{order.then_action}"], "\t"))
+    for loc in plan.locations:
+        out.append(f"location {loc.id} {loc.rsc} rule {loc.attribute}: defined {loc.attribute}")
     return "\n".join(out) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from .plan import Clone, Params, Plan, Primitive
+from .plan import Clone, Params, Plan, Primitive, ScoreRule
 
 CIB_VAR = '"$cib"'
 PROLOGUE = [
@@ -49,6 +49,17 @@ def _clone(clone: Clone) -> list[str]:
                  *(["meta", *_kv(meta)] if meta else []))]
 
 
+def _score_rule(loc: ScoreRule) -> list[str]:
+    """pcs 0.12 takes a rule as one string (words are deprecated), pcs 0.11 only as words:
+    the rule goes in the positional parameters, chosen by `pcs --version`."""
+    words = f"defined {loc.attribute}"
+    return [f"case $(pcs --version) in 0.11.*) set -- {words} ;; "
+            f"*) set -- {shlex.quote(words)} ;; esac",
+            _pcs("constraint", "location", shlex.quote(loc.rsc), "rule",
+                 shlex.quote(f"constraint-id={loc.id}"),
+                 shlex.quote(f"score-attribute={loc.attribute}"), '"$@"')]
+
+
 def render(plan: Plan) -> str:
     """The script body (the caller puts the shebang and the comment header first)."""
     out = list(PROLOGUE)
@@ -61,7 +72,7 @@ def render(plan: Plan) -> str:
     if plan.sync is not None:
         out.append("")
         out.extend(_clone(plan.sync))
-    if plan.colocations or plan.orders:
+    if plan.colocations or plan.orders or plan.locations:
         out.append("")
     for col in plan.colocations:
         out.append(_pcs("constraint", "colocation", "add",
@@ -72,6 +83,8 @@ def render(plan: Plan) -> str:
         out.append(_pcs("constraint", "order", order.first_action, shlex.quote(order.first),
                         "then", order.then_action, shlex.quote(order.then),
                         f"kind={order.kind}", shlex.quote(f"id={order.id}")))
+    for loc in plan.locations:
+        out.extend(_score_rule(loc))
     out.append("")
     out.extend(EPILOGUE)
     return "\n".join(out) + "\n"

@@ -6,8 +6,8 @@ table loaded and health-checked; each real server runs where its service runs an
 after it. One IPaddr2 per VIP address (services sharing an address share it, because two
 IPaddr2 resources for one address would remove each other's address on stop), not cloned,
 colocated with and ordered after each of its services. With a sync daemon: an IPVSSync
-promotable clone, every VIP colocated with its Promoted instance and started after the
-promotion, and the Promoted instance only where every service runs. Without one, the VIP
+promotable clone; the first VIP is the active director: the other VIPs and the Promoted
+instance are colocated with it, and every VIP starts after the promotion. Without one, the VIP
 alone marks the active director.
 
 Names are derived from addresses, deterministic, valid XML IDs, and made unique with -2, -3...
@@ -82,6 +82,14 @@ class Order:
 
 
 @dataclass
+class ScoreRule:
+    """A location constraint whose score on each node is that node's ATTRIBUTE, where set."""
+    id: str
+    rsc: str
+    attribute: str
+
+
+@dataclass
 class Table:
     """The resources of one VIP address (or one fwmark service): each service's clone
     followed by its real servers' clones, and the VIP (None for fwmark services)."""
@@ -95,6 +103,7 @@ class Plan:
     sync: Clone | None = None
     colocations: list[Colocation] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    locations: list[ScoreRule] = field(default_factory=list)
 
 
 @dataclass
@@ -184,26 +193,40 @@ def build_plan(config: Config, diags: Diagnostics, options: PlanOptions | None =
             diags.warn(members[0].line, f"fwmark service {key}: its VIP address(es) are not in "
                                         "the source; add IPaddr2 resources colocated with "
                                         f"clone {table.clones[0].id} and ordered after it "
-                                        "(with a sync daemon: and with its Promoted instance, "
-                                        "after the promotion)")
+                                        "(with a sync daemon: the Promoted instance colocated "
+                                        "with the first of them, each started after the "
+                                        "promotion)")
         plan.tables.append(table)
     sync = opts.sync or config.sync
     if sync is not None:
         prim = Primitive(names.unique("ipvs-sync"), AGENT_SYNC,
                          ordered(sync.params, SYNC_PARAM_ORDER), list(OPS_SYNC))
         plan.sync = _clone(names, prim, SYNC_CLONE_META)
-        for service in services:
-            plan.colocations.append(Colocation(
-                names.unique(f"col-sync-with-{_short(opts, service.primitive.id)}"),
-                plan.sync.id, service.id, rsc_role="Promoted"))
-        for table in plan.tables:
-            if table.vip is not None:
-                short = _short(opts, table.vip.id)
-                plan.colocations.append(Colocation(names.unique(f"col-{short}-with-sync"),
-                                                   table.vip.id, plan.sync.id, "Promoted"))
-                plan.orders.append(Order(names.unique(f"ord-sync-then-{short}"), plan.sync.id,
-                                         "promote", table.vip.id, "start"))
+        _follow_first_vip(plan, names, opts)
     return plan
+
+
+def _follow_first_vip(plan: Plan, names: _Names, opts: PlanOptions) -> None:
+    """The first VIP is the active director: the other VIPs and the Promoted sync instance
+    are colocated with it (a Promoted role colocated with a service clone is not applied by
+    Pacemaker 3.0, so the VIP, which is, carries the service constraint), it prefers the
+    director with the warmest sync backup (its promotion score), and every VIP starts after
+    the promotion."""
+    vips = list(dict.fromkeys(t.vip.id for t in plan.tables if t.vip is not None))
+    if not vips:
+        return
+    anchor = _short(opts, vips[0])
+    plan.colocations.append(Colocation(names.unique(f"col-sync-with-{anchor}"),
+                                       plan.sync.id, vips[0], rsc_role="Promoted"))
+    plan.locations.append(ScoreRule(names.unique(f"loc-{anchor}-on-warm-sync"), vips[0],
+                                    f"master-{plan.sync.primitive.id}"))
+    for vip in vips:
+        short = _short(opts, vip)
+        if vip != vips[0]:
+            plan.colocations.append(Colocation(names.unique(f"col-{short}-with-{anchor}"),
+                                               vip, vips[0]))
+        plan.orders.append(Order(names.unique(f"ord-sync-then-{short}"), plan.sync.id,
+                                 "promote", vip, "start"))
 
 
 def _short(opts: PlanOptions, name: str) -> str:

@@ -84,15 +84,24 @@ def _check(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Com
 
 def pcs_argvs(script_text: str) -> list[list[str]]:
     """The generated pcs script as argv lists (shlex, no shell): the `pcs -f "$cib"` lines;
-    every other command line must be the fixed prologue/epilogue."""
-    argvs = []
+    every other command line must be the fixed prologue/epilogue, or a `case ... set --`
+    line that picks a pcs version's spelling: that one runs in sh, with this machine's pcs,
+    and its positional parameters replace the next line's "$@"."""
+    argvs, params = [], None
     for line in script_text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line in PROLOGUE or line in EPILOGUE:
             continue
+        if line.startswith("case $(pcs --version) in "):
+            out = _check(["sh", "-c", line + '; printf "%s\\0" "$@"']).stdout
+            params = out.split("\0")[:-1]
+            continue
         argv = shlex.split(line)
         assert argv[:3] == ["pcs", "-f", "$cib"], line
+        if params is not None:
+            assert argv[-1] == "$@", line
+            argv, params = argv[:-1] + params, None
         argvs.append(argv)
     return argvs
 

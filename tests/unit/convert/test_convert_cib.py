@@ -53,8 +53,13 @@ def cib_summary(cib: Path) -> dict:
     orders = {o.get("id"): (o.get("first"), o.get("first-action"), o.get("then"),
                             o.get("then-action"), o.get("kind") or "Mandatory")
               for o in cons.findall("rsc_order")}
+    # score-attribute rules: (rsc, score attribute, [(attribute, operation)])
+    locations = {loc.get("id"): (loc.get("rsc"), rule.get("score-attribute"),
+                                 [(e.get("attribute"), e.get("operation"))
+                                  for e in rule.findall("expression")])
+                 for loc in cons.findall("rsc_location") for rule in loc.findall("rule")}
     return {"primitives": prims, "groups": groups, "clones": clones,
-            "colocations": colocations, "orders": orders}
+            "colocations": colocations, "orders": orders, "locations": locations}
 
 
 def _role(role: str | None) -> str:
@@ -81,6 +86,8 @@ def expected_summary(plan: Plan) -> dict:
                         for c in plan.colocations},
         "orders": {o.id: (o.first, o.first_action, o.then, o.then_action, o.kind)
                    for o in plan.orders},
+        "locations": {loc.id: (loc.rsc, loc.attribute, [(loc.attribute, "defined")])
+                      for loc in plan.locations},
     }
 
 
@@ -117,8 +124,9 @@ def test_crm_load_hand_written(name, data, cib, convert):
     got = assert_matches_plan(db, [plan])
     if name == "ka_full.conf":
         assert got["clones"]["ipvs-sync-clone"][1] == dict(SYNC_CLONE_META)
-        assert got["colocations"]["col-vip-10.1.0.10-with-sync"] == (
-            "vip-10.1.0.10", "", "ipvs-sync-clone", "Promoted", "INFINITY")
+        first = "vip-10.1.0.10"      # the first VIP of the file
+        assert got["colocations"][f"col-sync-with-{first}"] == (
+            "ipvs-sync-clone", "Promoted", first, "", "INFINITY")
         assert got["orders"]["ord-sync-then-vip-10.1.0.10"] == (
             "ipvs-sync-clone", "promote", "vip-10.1.0.10", "start", "Mandatory")
     if name == "quoting.cf":

@@ -115,12 +115,11 @@ def test_prefix_sync_and_netmask_options(tmp_path, capsys):
     assert "params interface=eth9 syncid=12" in out
     assert "clone site1-ipvs-sync-clone site1-ipvs-sync" in out
     assert "clone site1-tcp-192.0.2.1-80-clone site1-tcp-192.0.2.1-80" in out
-    assert ("colocation site1-col-vip-192.0.2.1-with-sync inf: site1-vip-192.0.2.1 "
-            "site1-ipvs-sync-clone:Promoted") in out
+    assert ("colocation site1-col-sync-with-vip-192.0.2.1 inf: "
+            "site1-ipvs-sync-clone:Promoted site1-vip-192.0.2.1") in out
     assert ("order site1-ord-sync-then-vip-192.0.2.1 Mandatory: site1-ipvs-sync-clone:promote "
             "site1-vip-192.0.2.1:start") in out
-    assert ("colocation site1-col-sync-with-tcp-192.0.2.1-80 inf: "
-            "site1-ipvs-sync-clone:Promoted site1-tcp-192.0.2.1-80-clone") in out
+    assert "site1-ipvs-sync-clone:Promoted site1-tcp-192.0.2.1-80-clone" not in out
     ids = re.findall(r"^(?:primitive|group|clone|colocation|order) (\S+)", out, re.M)
     assert ids and all(i.startswith("site1-") and XML_ID.fullmatch(i) for i in ids)
     assert len(ids) == len(set(ids))

@@ -89,12 +89,13 @@ def test_sync_clone_constraints_for_every_vip_and_service():
     assert plan.sync.id == "ipvs-sync-clone"
     assert plan.sync.primitive.params == [("interface", "eth1"), ("syncid", "5")]
     cols, ords = constraints(plan)
-    sync = [c for c in cols if "ipvs-sync-clone" in (c[0], c[2])]
-    assert sorted(sync) == [
-        ("ipvs-sync-clone", "Promoted", "tcp-192.0.2.1-80-clone", ""),
-        ("ipvs-sync-clone", "Promoted", "tcp-192.0.2.2-80-clone", ""),
-        ("vip-192.0.2.1", "", "ipvs-sync-clone", "Promoted"),
-        ("vip-192.0.2.2", "", "ipvs-sync-clone", "Promoted")]
+    # the first VIP is the active director: the Promoted role and the other VIPs follow it
+    following = [c for c in cols if c[2] == "vip-192.0.2.1"]
+    assert sorted(following) == [
+        ("ipvs-sync-clone", "Promoted", "vip-192.0.2.1", ""),
+        ("vip-192.0.2.2", "", "vip-192.0.2.1", "")]
+    assert not [c for c in cols if c[2] == "ipvs-sync-clone" or
+                (c[0] == "ipvs-sync-clone" and c[2] != "vip-192.0.2.1")]
     assert sorted(o for o in ords if o[0] == "ipvs-sync-clone") == [
         ("ipvs-sync-clone", "promote", "vip-192.0.2.1", "start", "Mandatory"),
         ("ipvs-sync-clone", "promote", "vip-192.0.2.2", "start", "Mandatory")]
@@ -171,11 +172,8 @@ def test_pcs_script_commands():
         [*pcs_r, "promotable", "ipvs-sync", "ipvs-sync-clone", "meta", "promoted-max=1",
          "promoted-node-max=1", "clone-node-max=1"]]
     pcs_f = ["pcs", "-f", "$cib", "constraint"]
-    assert [*pcs_f, "colocation", "add", "vip-192.0.2.1", "with", "Promoted",
-            "ipvs-sync-clone", "score=INFINITY", "id=col-vip-192.0.2.1-with-sync"] in argvs
     assert [*pcs_f, "colocation", "add", "Promoted", "ipvs-sync-clone", "with",
-            "tcp-192.0.2.1-80-clone", "score=INFINITY",
-            "id=col-sync-with-tcp-192.0.2.1-80"] in argvs
+            "vip-192.0.2.1", "score=INFINITY", "id=col-sync-with-vip-192.0.2.1"] in argvs
     assert [*pcs_f, "order", "promote", "ipvs-sync-clone", "then", "start", "vip-192.0.2.1",
             "kind=Mandatory", "id=ord-sync-then-vip-192.0.2.1"] in argvs
     assert [*pcs_f, "order", "start", "tcp-192.0.2.1-80-clone", "then", "start",

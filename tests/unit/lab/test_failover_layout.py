@@ -32,7 +32,7 @@ def test_thirty_real_servers_each_cloned_colocated_and_ordered(cib30):
 def test_adapt_sets_the_lab_warmup_and_the_failback_rule():
     config = example_config()
     assert f"{example.SYNC_PARAMS} warmup={example.LAB_WARMUP}" in config
-    assert "location sync-failback-node1 ipvs-sync rule role=Promoted" in config
+    assert "location www-vip-failback-node1 www-vip rule inf: #uname eq node1" in config
     assert "192.0.2." not in config and "stonith-enabled=false" in config
 
 
