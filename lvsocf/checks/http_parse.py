@@ -54,6 +54,10 @@ def parse_response(data: bytes, eof: bool, want_body: bool, head_request: bool =
     headers = _headers(head)
     if head_request or status in (204, 304):
         body, body_end = b"", pos
+        if status == 204 and "transfer-encoding" in headers:
+            # a 204 must not have Transfer-Encoding (RFC 9112 6.1): a server that sends it
+            # may send a chunked body too, which would be read as the next response
+            keep = False
     else:
         framed = _frame_body(data, pos, headers, eof)
         if framed is None:

@@ -109,6 +109,8 @@ def test_keep_reuses_only_a_response_read_to_its_exact_end(response, data):
     (b"HTTP/1.1 200 OK\r\nconnection:close\r\nContent-Length: 0\r\n\r\n", False),
     (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", False),
     (b"HTTP/1.1 204 No Content\r\n\r\n", True),
+    # found by hypothesis: a 204 with Transfer-Encoding may be followed by a chunked body
+    (b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n", False),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", True),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n", True),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", False),  # CRLF to come
