@@ -150,14 +150,26 @@ def wait_for(predicate: Callable[[dict[str, Any] | None], bool], instance: str,
              timeout: float, restart: bool = True) -> dict[str, Any] | None:
     """Poll the health record of `instance` until predicate(record) holds; restart the engine
     if it dies meanwhile (restart=True). Returns the record; raises EngineError on timeout."""
+    found: list[dict[str, Any] | None] = []
+
+    def done() -> bool:
+        found[:] = [state.read("health", instance)]
+        return predicate(found[0])
+    wait_until(done, timeout, restart)
+    return found[0]
+
+
+def wait_until(done: Callable[[], bool], timeout: float, restart: bool = True) -> None:
+    """Poll until done() holds (it reads what the engine writes: health records, or the
+    record it removes after a drain); restart the engine if it dies meanwhile (restart=True).
+    Raises EngineError on timeout."""
     # Many agents may wait at once (Pacemaker starts real servers in parallel): poll gently,
     # so their waiting leaves the CPU to the engine they wait for.
     deadline = time.monotonic() + timeout
     delay, next_liveness = 0.05, time.monotonic() + 2.0
     while True:
-        record = state.read("health", instance)
-        if predicate(record):
-            return record
+        if done():
+            return
         now = time.monotonic()
         if now > deadline:
             raise EngineError(f"the check engine did not answer within {timeout:g}s "

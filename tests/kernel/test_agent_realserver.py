@@ -108,19 +108,33 @@ def test_lifecycle_degraded_engine_restart_and_stop(rs, backends):
     assert saved() == {"-A -t 10.0.0.1:80 -s rr"}
 
 
-def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
+ONE = {**SVC, "rip": "10.0.1.1", "method": "masq", "rise": 1, "check_interval": 1,
+       "drain_timeout": 60}
+
+
+def _stop_while_connected(rs, backends) -> tuple[LongLivedClient, subprocess.Popen]:
+    """rs1 up with a client connection through it, and its stop running (draining)."""
     topo, cl, rsns = backends
     start_echo_server(topo, rsns, "0.0.0.0", 80)
-    one = {**SVC, "rip": "10.0.1.1", "method": "masq", "rise": 1, "check_interval": 1,
-           "drain_timeout": 60}
-    assert rc(rs("start", instance="rs1", **one)) == 0
+    assert rc(rs("start", instance="rs1", **ONE)) == 0
     until(lambda: weights().get("10.0.1.1:80") == 1, 30, "rs1 up")
     client = LongLivedClient(topo, cl, "10.0.0.1", 80)
     assert client.talk("hello") == "hello"
-    began = time.monotonic()
-    stopping = subprocess.Popen([rs.path, "stop"], env=_env(rs, "rs1", one),
+    stopping = subprocess.Popen([rs.path, "stop"], env=_env(rs, "rs1", ONE),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     until(lambda: weights().get("10.0.1.1:80") == 0, 30, "weight 0 while draining")
+    return client, stopping
+
+
+def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
+    topo, cl, rsns = backends
+    client, stopping = _stop_while_connected(rs, backends)
+    began = time.monotonic()
+    one = ONE
+    # the engine drains (stop only records the deadline): it is the only writer
+    assert read(rs.state_dir, "realservers", "rs1")["draining"] > time.time() + 30
+    assert "rs1 (10.0.1.1:80 of tcp 10.0.0.1:80): draining for up to" in \
+        (Path(rs.state_dir) / "engine.log").read_text()
     time.sleep(2)
     assert stopping.poll() is None and "10.0.1.1:80" in weights(), "held by the connection"
     assert client.talk("still there") == "still there"
@@ -142,6 +156,24 @@ def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
     assert "10.0.1.2:80" not in weights()
     # (the kernel now drops that connection's packets: what the drain was there to avoid)
     held.proc.kill()
+
+
+def test_a_drain_survives_the_engine_dying(rs, backends):
+    """The engine dies during a drain: nothing changes while none runs; stop starts a new one,
+    which resumes the drain from the record and removes the entry once the connection ends."""
+    client, stopping = _stop_while_connected(rs, backends)
+    pid = engine_pid(rs.state_dir)
+    os.kill(pid, signal.SIGKILL)
+    until(lambda: engine_pid(rs.state_dir) not in (None, pid), 30, "stop to restart it")
+    assert weights() == {"10.0.1.1:80": 0} and stopping.poll() is None
+    client.proc.kill()
+    client.proc.wait()
+    out, err = stopping.communicate(timeout=90)
+    assert stopping.returncode == 0, err
+    assert weights() == {}
+    assert read(rs.state_dir, "realservers", "rs1") is None
+    assert read(rs.state_dir, "health", "rs1") is None
+    assert rc(rs("stop", instance="rs1", **ONE)) == 0      # and stop is idempotent
 
 
 def _env(agent, instance: str, params: dict) -> dict:
