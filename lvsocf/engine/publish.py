@@ -70,7 +70,7 @@ class Publishing:
                 weight=m.kernel_weight, engine_pid=self.pid,
                 error=m.error or m.kernel_error)
             try:
-                state.write(health.KIND, name, record)
+                record.write(name)
             except OSError as exc:
                 log.error("cannot write the health record of %s: %s", name, exc)
                 continue

@@ -16,7 +16,7 @@ from lvsocf import state
 from lvsocf.engine import health, registry
 from lvsocf.engine.monitor import Monitor
 from lvsocf.engine.registry import Registration
-from lvsocf.records import RealServerRecord
+from lvsocf.records import HealthRecord, RealServerRecord
 
 if TYPE_CHECKING:
     from lvsocf.engine.attrd import Attrd
@@ -71,7 +71,7 @@ class Registrations:
         return diff
 
     def _add(self, reg: Registration, spread: float) -> None:
-        record = state.read(health.KIND, reg.name)
+        record = HealthRecord.read(reg.name)
         resume = health.resume_from(reg, record)
         m = Monitor(reg, resume, self._on_result, self.stats, self.timetable, self.lag)
         self.monitors[reg.name] = m
@@ -85,7 +85,7 @@ class Registrations:
             log.error("%s: not checked: %s", reg, m.error)
             return
         resumed = not resume.pending_add and record is not None
-        changed_meanwhile = resumed and record.get("registration") != reg.digest
+        changed_meanwhile = resumed and record.registration != reg.digest
         self._mark(reg.key, reconcile=not resumed or changed_meanwhile)
         if resumed:
             log.info("%s: resumed %s (%s check every %gs)", reg, resume.state.value,
