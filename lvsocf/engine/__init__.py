@@ -16,8 +16,8 @@ health checks of every IPVSRealServer and owns their weights.
 Protocol with the agents (files only, see client.py; records in lvsocf.records): start writes
 a `realservers` record and waits until the `health` record echoes its digest; stop writes it
 again with a drain deadline and waits until the engine has removed the entry and the record
-(the engine is the only writer of real-server entries, the fallback server included); monitor reads /proc/net/ip_vs and the health record, and restarts
-a dead engine. The engine never changes the kernel when it stops or dies; a restarted engine
-resumes every registration from its health record and keeps current weights until its own
-verdicts.
+(the engine is the only writer of real-server entries, the fallback server included);
+monitor reads /proc/net/ip_vs and the health record, and restarts a dead engine. The engine
+never changes the kernel when it stops or dies; a restarted engine resumes every registration
+from its health record and keeps current weights until its own verdicts.
 """

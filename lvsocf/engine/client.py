@@ -5,8 +5,8 @@ Cheap to import (no asyncio, no netlink): IPVSRealServer's monitor uses it.
 Agents talk to the engine only through files in the state directory: they write or remove
 their `realservers` record and send SIGHUP (the engine also polls the directory); the engine
 answers with the `health` record, whose `registration` field echoes the digest of the record
-it runs, and by removing a draining record once its entry is gone. Starting is serialized by a spawn lock, so 50 agents starting at once start one
-engine.
+it runs, and by removing a draining record once its entry is gone. Starting is serialized by
+a spawn lock, so 50 agents starting at once start one engine.
 """
 from __future__ import annotations
 
