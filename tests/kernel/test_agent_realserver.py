@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.conftest import LongLivedClient, ipvsadm, saved, start_echo_server
+from tests.kernel.conftest import (
+    LongLivedClient,
+    checkout_env,
+    ipvsadm,
+    saved,
+    start_echo_server,
+)
 from tests.kernel.test_engine import serve, stop, until, weights
 
 SVC = {"vip": "10.0.0.1", "port": 80}
@@ -179,7 +185,7 @@ def test_a_drain_survives_the_engine_dying(rs, backends):
 def _env(agent, instance: str, params: dict) -> dict:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
            "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": agent.state_dir,
-           "OCF_RESKEY_CRM_meta_timeout": "120000"}
+           "OCF_RESKEY_CRM_meta_timeout": "120000", **checkout_env()}
     env.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items()})
     return env
 

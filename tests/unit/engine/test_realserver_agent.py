@@ -28,6 +28,8 @@ def run(action: str, state_dir: Path, instance: str = "rs", env: dict | None = N
     environ = {"PATH": os.environ["PATH"], "OCF_ROOT": "/usr/lib/ocf",
                "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": str(state_dir)}
     environ.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items()})
+    if os.environ.get("PYTHONPATH"):        # a worktree's checkout over an editable install
+        environ["PYTHONPATH"] = os.environ["PYTHONPATH"]
     environ.update(env or {})
     return subprocess.run([sys.executable, str(AGENT), action], env=environ,
                           capture_output=True, text=True, timeout=120)
