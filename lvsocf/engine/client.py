@@ -16,10 +16,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lvsocf import importpath, state
 from lvsocf.engine import files
+from lvsocf.records import HealthRecord
 
 SPAWN_TIMEOUT = 60.0
 # Pacemaker's environment (e.g. /etc/default/pacemaker) reaches the engine only through these:
@@ -146,14 +146,14 @@ def ensure_running(timeout: float = SPAWN_TIMEOUT) -> int:
         files.release(fd)
 
 
-def wait_for(predicate: Callable[[dict[str, Any] | None], bool], instance: str,
-             timeout: float, restart: bool = True) -> dict[str, Any] | None:
+def wait_for(predicate: Callable[[HealthRecord | None], bool], instance: str,
+             timeout: float, restart: bool = True) -> HealthRecord | None:
     """Poll the health record of `instance` until predicate(record) holds; restart the engine
     if it dies meanwhile (restart=True). Returns the record; raises EngineError on timeout."""
-    found: list[dict[str, Any] | None] = []
+    found: list[HealthRecord | None] = [None]
 
     def done() -> bool:
-        found[:] = [state.read("health", instance)]
+        found[0] = HealthRecord.read(instance)
         return predicate(found[0])
     wait_until(done, timeout, restart)
     return found[0]

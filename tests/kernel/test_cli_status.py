@@ -112,8 +112,8 @@ def test_table_health_counters_and_rates_match_ipvsadm(k, nat_topology, state_di
     engine.ensure_running(120)
     engine.notify()
     for name, want in (("web-rs1", (True, 3)), ("web-rs2", (False, 0))):
-        engine.wait_for(lambda r, want=want: bool(r) and (r.get("healthy"), r.get("weight"))
-                        == want, name, 120, restart=False)
+        engine.wait_for(lambda r, want=want: r is not None and (r.healthy, r.weight) == want,
+                        name, 120, restart=False)
     # hand-written state around it: a stale record, a record without a table entry, a
     # corrupt file
     now = time.time()
