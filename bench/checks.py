@@ -354,19 +354,15 @@ def start_lvsocf(group: Cgroup, n: int, workdir: Path, workers: str = "1",
     state_dir = workdir / f"lvsocf-{n}-{workers}-{tcp_kind}{'-reuse' if reuse else ''}"
     os.environ["LVSOCF_STATE_DIR"] = str(state_dir)
     from lvsocf import state
+    from lvsocf.ipvs.model import RealServer, ServiceKey
+    from lvsocf.records import CheckSpec, RealServerRecord
 
     tcp, http = ports(n)
     for kind, vip, port_range in ((tcp_kind, VIP_TCP, tcp), ("http", VIP_HTTP, http)):
+        options = (("reuse_connection", "true"),) if reuse and kind == "http" else ()
         for port in port_range:
-            state.write("realservers", f"{kind}-{port}", {
-                "service": {"protocol": "tcp", "address": vip, "port": 80, "fwmark": 0,
-                            "family": "inet"},
-                "real_server": {"address": SERVER_ADDR, "port": port, "method": "masq",
-                                "weight": 1, "u_threshold": 0, "l_threshold": 0},
-                "check": {"kind": kind, "interval": 1.0, "timeout": 3.0, "rise": 1,
-                          "fall": 3, "options": {"reuse_connection": "true"}
-                          if reuse and kind == "http" else {}},
-                "failure_action": "quiescent", "initial_weight": None})
+            RealServerRecord(ServiceKey("tcp", vip, 80), RealServer(SERVER_ADDR, port, "masq"),
+                             CheckSpec(kind, options, 1.0, 3.0, 1, 3)).write(f"{kind}-{port}")
     env = {"PATH": os.environ["PATH"], "LVSOCF_STATE_DIR": str(state_dir),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     profile = workdir / f"engine-{n}.prof"

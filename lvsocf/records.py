@@ -5,13 +5,17 @@ instance and kind). Writers build a record and call to_json(); readers call from
 which takes whatever json.loads gave and returns a record or raises RecordError naming the
 bad field. So an agent, the engine, `lvsocf status` and the tests read a record one way.
 
-Kinds here: the service key every record carries, and `services` (IPVSService: the key of
-the service it made and its fallback server).
+Kinds here: the service key every record carries; `services` (IPVSService: the key of the
+service it made and its fallback server); `realservers` (IPVSRealServer: one real server, its
+check, and once stop began its drain deadline); `health` (the engine: what it sees of one
+real server).
 """
 from __future__ import annotations
 
+import ipaddress
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from lvsocf import state
@@ -72,8 +76,43 @@ def _fallback_from_json(raw: Any) -> RealServer | None:
         raise RecordError(f"fallback: {exc}") from None
 
 
+class _Stored:
+    """State-directory access shared by the record kinds (KIND, to_json, from_json)."""
+    KIND: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Any:
+        raise NotImplementedError
+
+    def write(self, instance: str) -> None:
+        state.write(self.KIND, instance, self.to_json())
+
+    @classmethod
+    def read(cls, instance: str) -> Any:
+        """The instance's record; None if there is none or it is unusable."""
+        raw = state.read(cls.KIND, instance)
+        try:
+            return None if raw is None else cls.from_json(raw)
+        except RecordError:
+            return None
+
+    @classmethod
+    def all(cls) -> dict[str, Any]:
+        """Every usable record, by instance (unusable ones are left out)."""
+        out = {}
+        for instance, raw in state.all_of(cls.KIND).items():
+            try:
+                out[instance] = cls.from_json(raw)
+            except RecordError:
+                continue
+        return out
+
+
 @dataclass(frozen=True)
-class ServiceRecord:
+class ServiceRecord(_Stored):
     """What IPVSService made: its service's key (stop deletes exactly that, even after a
     parameter change) and its fallback server, which the engine puts in and takes out."""
     KIND: ClassVar[str] = "services"
@@ -91,25 +130,196 @@ class ServiceRecord:
             raise RecordError("not a JSON object")
         return cls(key_from_json(raw.get("key")), _fallback_from_json(raw.get("fallback")))
 
-    def write(self, instance: str) -> None:
-        state.write(self.KIND, instance, self.to_json())
+
+def _number(value: Any, name: str, default: float | None = None) -> float:
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RecordError(f"{name}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _positive(value: Any, name: str, default: float) -> float:
+    number = _number(value, name, default)
+    if number <= 0:
+        raise RecordError(f"{name}: must be positive")
+    return number
+
+
+def _text(value: Any, name: str, default: str, choices: tuple[str, ...] = ()) -> str:
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or (choices and value not in choices):
+        raise RecordError(f"{name}: unexpected {value!r}")
+    return value
+
+
+FAILURE_ACTIONS = ("quiescent", "remove")
+METHODS = ("gate", "masq", "ipip")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A real server's health check: its kind, options (name -> text) and timing."""
+    kind: str
+    options: tuple[tuple[str, str], ...] = ()
+    interval: float = 5.0
+    timeout: float = 3.0
+    rise: int = 2
+    fall: int = 3
+
+    @property
+    def option_map(self) -> dict[str, str]:
+        return dict(self.options)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "options": dict(self.options), "interval": self.interval,
+                "timeout": self.timeout, "rise": self.rise, "fall": self.fall}
 
     @classmethod
-    def read(cls, instance: str) -> ServiceRecord | None:
-        """The instance's record; None if there is none or it is unusable."""
-        raw = state.read(cls.KIND, instance)
+    def from_json(cls, raw: Any) -> CheckSpec:
+        if not isinstance(raw, Mapping):
+            raise RecordError("check: expected an object")
+        options = raw.get("options") or {}
+        if not isinstance(options, Mapping):
+            raise RecordError("check options: expected an object")
+        counts = []
+        for name, default in (("rise", 2), ("fall", 3)):
+            count = strict_int(raw.get(name, default), name)
+            if count <= 0:
+                raise RecordError(f"{name}: must be positive")
+            counts.append(count)
+        kind = raw.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise RecordError("check kind: missing")
+        return cls(kind,
+                   tuple(sorted((str(k), str(v)) for k, v in options.items())),
+                   _positive(raw.get("interval"), "interval", 5.0),
+                   _positive(raw.get("timeout"), "timeout", 3.0), *counts)
+
+
+@dataclass(frozen=True)
+class RealServerRecord(_Stored):
+    """What IPVSRealServer asks of the engine: one real server of one service (with its
+    configured weight) and its check. `draining` is set by stop: the unix time by which the
+    engine removes the entry (sooner once it has no active connection); until then it has
+    weight 0. The engine removes a draining record once the entry is gone."""
+    KIND: ClassVar[str] = "realservers"
+    key: ServiceKey
+    server: RealServer
+    check: CheckSpec
+    failure_action: str = "quiescent"
+    initial_weight: int | None = None
+    drain_timeout: float = 0.0
+    draining: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        rs = self.server
+        return {"service": key_to_json(self.key),
+                "real_server": {"address": rs.address, "port": rs.port, "method": rs.method,
+                                "weight": rs.weight, "u_threshold": rs.u_threshold,
+                                "l_threshold": rs.l_threshold},
+                "check": self.check.to_json(), "failure_action": self.failure_action,
+                "initial_weight": self.initial_weight, "drain_timeout": self.drain_timeout,
+                "draining": self.draining}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> RealServerRecord:
+        if not isinstance(raw, Mapping):
+            raise RecordError("not a JSON object")
+        key = key_from_json(raw.get("service"))
+        rs = raw.get("real_server")
+        if not isinstance(rs, Mapping) or not isinstance(rs.get("address"), str):
+            raise RecordError("real_server: no address")
         try:
-            return None if raw is None else cls.from_json(raw)
-        except RecordError:
-            return None
+            server = RealServer(rs["address"], strict_int(rs.get("port") or 0, "port"),
+                                _text(rs.get("method"), "method", "gate", METHODS),
+                                strict_int(rs.get("weight", 1), "weight"),
+                                strict_int(rs.get("u_threshold") or 0, "u_threshold"),
+                                strict_int(rs.get("l_threshold") or 0, "l_threshold"))
+        except ValueError as exc:
+            raise RecordError(f"real_server: {exc}") from None
+        initial, draining = raw.get("initial_weight"), raw.get("draining")
+        return cls(key, server, CheckSpec.from_json(raw.get("check")),
+                   _text(raw.get("failure_action"), "failure_action", "quiescent",
+                         FAILURE_ACTIONS),
+                   None if initial is None else strict_int(initial, "initial_weight"),
+                   _number(raw.get("drain_timeout"), "drain_timeout", 0.0),
+                   None if draining is None else _number(draining, "draining"))
+
+
+HEALTH_STATES = ("unknown", "up", "soft_down", "down", "soft_up")
+
+
+def _opt(value: Any, kind: type | tuple[type, ...]) -> Any:
+    """An optional field: the value if it has the type, else None (bools are no numbers)."""
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        return None
+    return value if isinstance(value, kind) else None
+
+
+@dataclass(frozen=True)
+class HealthRecord(_Stored):
+    """What the engine sees of one registration: its health state, the weight it found in
+    the kernel (None: no entry), and `registration`, the digest of the record it runs (the
+    agents' acknowledgement). Readers are tolerant: an optional field of the wrong type reads
+    as None; only a record that cannot be placed (key, address, port, state) is refused."""
+    KIND: ClassVar[str] = "health"
+    key: ServiceKey
+    address: str
+    port: int
+    state: str
+    healthy: bool
+    check: str | None = None
+    since: float | None = None
+    last_check: float | None = None
+    latency: float | None = None
+    detail: str | None = None
+    weight: int | None = None
+    configured_weight: int | None = None
+    engine_pid: int | None = None
+    registration: str | None = None
+    failure_action: str | None = None
+    error: str | None = field(default=None)
+
+    @property
+    def down(self) -> bool:
+        return self.state in ("down", "soft_up")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": key_to_json(self.key), "address": self.address, "port": self.port,
+                "check": self.check, "state": self.state, "healthy": self.healthy,
+                "since": self.since, "last_check": self.last_check, "latency": self.latency,
+                "detail": self.detail, "weight": self.weight,
+                "configured_weight": self.configured_weight, "engine_pid": self.engine_pid,
+                "registration": self.registration, "failure_action": self.failure_action,
+                "error": self.error}
 
     @classmethod
-    def all(cls) -> dict[str, ServiceRecord]:
-        """Every usable record, by instance (unusable ones are left out)."""
-        out = {}
-        for instance, raw in state.all_of(cls.KIND).items():
-            try:
-                out[instance] = cls.from_json(raw)
-            except RecordError:
-                continue
-        return out
+    def from_json(cls, raw: Any) -> HealthRecord:
+        if not isinstance(raw, Mapping):
+            raise RecordError("not a JSON object")
+        key = key_from_json(raw.get("service"))
+        address = raw.get("address")
+        try:
+            if not isinstance(address, str):
+                raise ValueError
+            address = str(ipaddress.ip_address(address))
+        except ValueError:
+            raise RecordError(f"address: not an IP address: {address!r}") from None
+        state_ = raw.get("state")
+        if state_ not in HEALTH_STATES:
+            raise RecordError(f"state: expected one of {', '.join(HEALTH_STATES)}, "
+                              f"got {state_!r}")
+        check, healthy = raw.get("check"), raw.get("healthy")
+        if isinstance(check, Mapping):
+            check = check.get("kind")
+        num = (int, float)
+        return cls(key, address, strict_int(raw.get("port", 0), "port"), state_,
+                   healthy if isinstance(healthy, bool) else state_ in ("up", "soft_down"),
+                   _opt(check, str), _opt(raw.get("since"), num),
+                   _opt(raw.get("last_check"), num), _opt(raw.get("latency"), num),
+                   _opt(raw.get("detail"), str), _opt(raw.get("weight"), int),
+                   _opt(raw.get("configured_weight"), int), _opt(raw.get("engine_pid"), int),
+                   _opt(raw.get("registration"), str), _opt(raw.get("failure_action"), str),
+                   _opt(raw.get("error"), str) or None)

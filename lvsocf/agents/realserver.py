@@ -1,21 +1,20 @@
 """ocf:lvsocf:IPVSRealServer — one health-checked real server of one IPVS service.
 
 start registers the real server with the node's check engine (lvsocf.engine: one asyncio
-process per node runs every real server's checks and owns their weights), which adds it to
-the kernel with weight 0 (or initial_weight) until its first verdict; stop deregisters it,
-drains it (weight 0 until its active connections end or drain_timeout) and removes it;
+process per node runs every real server's checks and is the only writer of their entries),
+which adds it to the kernel with weight 0 (or initial_weight) until its first verdict; stop
+records a drain deadline and waits while the engine drains it (weight 0 until its active
+connections end or drain_timeout) and removes it;
 monitor reads /proc/net/ip_vs and the engine's health record (no netlink, no pyroute2) and
 restarts the engine if it is gone; reload-agent changes the check and weights live, keeping
 the health state.
 """
 from __future__ import annotations
 
-import copy
 import ipaddress
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from lvsocf import state
 from lvsocf.agents import identity
@@ -30,133 +29,21 @@ from lvsocf.agents.base import (
     Context,
     InstalledError,
     OcfError,
-    Param,
     run,
 )
 from lvsocf.agents.params import Value
-from lvsocf.checks import CHECK_KINDS, CheckConfigError, build_checker
+from lvsocf.agents.realserver_params import CHECK_OPTIONS, PARAMETERS
+from lvsocf.checks import CheckConfigError, build_checker
 from lvsocf.engine import client
-from lvsocf.engine.registry import Registration, digest, parse
+from lvsocf.engine.registry import Registration, digest, from_record
 from lvsocf.ipvs.model import RealServer, ServiceKey
-from lvsocf.records import key_to_json
+from lvsocf.records import CheckSpec, HealthRecord, RealServerRecord, RecordError
 
-RECORD = "realservers"
-HEALTH = "health"
-GROUP = "realserver"
-CHECK_OPTIONS = ("check_address", "check_port", "http_method", "request", "virtualhost",
-                 "status_codes", "receive", "tls_verify", "ca_file", "reuse_connection",
-                 "udp_payload", "udp_expect", "dns_query", "dns_type", "external_command")
-UNHEALTHY = ("down", "soft_up")
+__all__ = ["AGENT", "PARAMETERS", "main", "record_of"]
 
+RECORD = RealServerRecord.KIND
+HEALTH = HealthRecord.KIND
 
-def _regrouped(p: Param) -> Param:
-    """The shared identity parameter, made part of this agent's unique-group: one real server
-    per (service, rip, rport)."""
-    q = copy.copy(p)
-    q.unique_group = GROUP
-    return q
-
-
-def _check(name: str, shortdesc: str, longdesc: str, **kw: Any) -> Param:
-    return Param(name, shortdesc, longdesc, reloadable=True, **kw)
-
-
-PARAMETERS = tuple(_regrouped(p) for p in identity.PARAMETERS) + (
-    Param("rip", "Real server address", """
-          The real server's IPv4 or IPv6 address (ipvsadm -r).""",
-          required=True, unique_group=GROUP),
-    Param("rport", "Real server port", """
-          The real server's port; defaults to the service port. Only method masq (NAT) can
-          map to another port; leave it unset for fwmark services with gate or ipip.""",
-          type="integer", min=0, max=65535, unique_group=GROUP),
-    Param("method", "Forwarding method", """
-          gate (direct routing, ipvsadm -g), masq (NAT, -m) or ipip (tunnel, -i).""",
-          type="select", choices=("gate", "masq", "ipip"), default="gate", reloadable=True),
-    Param("weight", "Weight", """
-          The weight while the real server is healthy (ipvsadm -w). 0 takes no new
-          connections (quiescent) but keeps it in the table.""",
-          type="integer", min=0, max=65535, default=1, reloadable=True),
-    Param("u_threshold", "Upper connection threshold", """
-          No new connections above this many (ipvsadm -x); 0 = no limit.""",
-          type="integer", min=0, max=2147483647, default=0, reloadable=True),
-    Param("l_threshold", "Lower connection threshold", """
-          Back in service below this many after the upper threshold was hit (ipvsadm -y).""",
-          type="integer", min=0, max=2147483647, default=0, reloadable=True),
-    Param("initial_weight", "Weight before the first verdict", """
-          The weight a newly started real server gets until its checks have reached a verdict
-          (rise successes or fall failures). Unset: 0, no traffic before it is proven healthy
-          (keepalived's alpha). Set it to the weight to serve at once and be taken out only by
-          failures.""", type="integer", min=0, max=65535, reloadable=True),
-    _check("check_type", "Health check", f"""
-          How the real server is checked: {', '.join(CHECK_KINDS)}. none keeps it up
-          without probing. tcp connects (and resets); tcp-half-open only sends a SYN and
-          takes the SYN-ACK, so the backend's application never sees a connection.""",
-          type="select", choices=CHECK_KINDS, default="tcp"),
-    _check("check_address", "Check address", """
-          Probe this address instead of rip (e.g. a management address).""", default=""),
-    _check("check_port", "Check port", """
-          Probe this port instead of rport (tcp, http, https, udp, dns).""",
-          type="integer", min=1, max=65535),
-    _check("check_interval", "Check interval", """
-          Time between the starts of two checks (seconds, or with a unit: 500ms, 1m).""",
-          type="time", min=0.1, max=86400, default=5),
-    _check("check_timeout", "Check timeout", """
-          A check that has not succeeded within this time failed.""",
-          type="time", min=0.01, max=3600, default=3),
-    _check("rise", "Rise", """
-          Consecutive successes that make a down (or new) real server up.""",
-          type="integer", min=1, max=1000, default=2),
-    _check("fall", "Fall", """
-          Consecutive failures that make an up (or new) real server down.""",
-          type="integer", min=1, max=1000, default=3),
-    _check("http_method", "HTTP method", "GET or HEAD (http, https).",
-           type="select", choices=("GET", "HEAD"), default="GET"),
-    _check("request", "HTTP request path", "The path requested (http, https).",
-           default="/"),
-    _check("virtualhost", "HTTP virtual host", """
-          Host header and TLS server name (http, https); default the address.""", default=""),
-    _check("status_codes", "Accepted HTTP status codes", """
-          Codes and ranges that count as up, e.g. 200-299,301 (http, https).""",
-          default="200-299"),
-    _check("receive", "Expected response", """
-          A regular expression the HTTP body (http, https) or a DNS answer (dns) must
-          match.""", default=""),
-    _check("tls_verify", "Verify TLS", """
-          Verify the real server's certificate chain and name (https).""",
-          type="boolean", default=True),
-    _check("ca_file", "CA bundle", """
-          PEM file of CA certificates to verify against instead of the system store
-          (https).""", default=""),
-    _check("reuse_connection", "Reuse the HTTP connection", """
-          Send the next check's request on the connection of the last one when the server
-          keeps it open (http; as Envoy's health checks do). Saves the director and the real
-          server a TCP handshake per check; a new connection is opened after a failed check
-          or when the server closes it. Off: every check proves a new connection.""",
-           type="boolean", default=False),
-    _check("udp_payload", "UDP payload", "Hex bytes sent by the udp check.", default=""),
-    _check("udp_expect", "Expected UDP reply", """
-          Hex prefix the reply must start with (udp). Unset: up unless an ICMP port
-          unreachable comes back.""", default=""),
-    _check("dns_query", "DNS query name", "Name queried by the dns check (default .).",
-           default=""),
-    _check("dns_type", "DNS query type", "A, AAAA, NS, SOA, MX, TXT, CNAME or PTR (dns).",
-           default=""),
-    _check("external_command", "External check command", """
-          Command run by the external check: shell-quoted words, never run through a
-          shell; exit status 0 = up. It gets LVSOCF_RIP, LVSOCF_RPORT and LVSOCF_TIMEOUT.
-          Never logged.""", default=""),
-    Param("failure_action", "What a failure does", """
-          quiescent: weight 0, the entry stays (existing connections continue; ldirectord's
-          quiescent=yes, keepalived's inhibit_on_failure). remove: the entry is deleted and
-          re-added when the real server is back.""",
-          type="select", choices=("quiescent", "remove"), default="quiescent",
-          reloadable=True),
-    Param("drain_timeout", "Drain time on stop", """
-          On stop the real server first gets weight 0 and is removed once its active
-          connections have ended, or after this long (0: removed at once). Bounded by the
-          stop operation's timeout.""",
-          type="time", min=0, max=86400, default=10, reloadable=True),
-)
 
 ACTIONS = (
     Action("start", 60), Action("stop", 60),
@@ -196,26 +83,24 @@ def _option_text(value: Value) -> str:
     return "" if value is None else str(value)
 
 
-def record_of(params: Mapping[str, Value]) -> dict[str, Any]:
+def record_of(params: Mapping[str, Value]) -> RealServerRecord:
     """The `realservers` record the parameters describe; ConfigError when malformed."""
     key = identity.service_key(params)
     rs = real_server(params, key)
     options = {name: _option_text(params.get(name)) for name in CHECK_OPTIONS}
     initial = params.get("initial_weight")
-    return {
-        "service": key_to_json(key),
-        "real_server": {"address": rs.address, "port": rs.port, "method": rs.method,
-                        "weight": rs.weight, "u_threshold": rs.u_threshold,
-                        "l_threshold": rs.l_threshold},
-        "check": {"kind": str(params.get("check_type") or "tcp"),
-                  "options": {k: v for k, v in options.items() if v != ""},
-                  "interval": float(params.get("check_interval") or 5),
-                  "timeout": float(params.get("check_timeout") or 3),
-                  "rise": int(params.get("rise") or 2), "fall": int(params.get("fall") or 3)},
-        "failure_action": str(params.get("failure_action") or "quiescent"),
-        "initial_weight": None if initial is None else int(initial),
-        "drain_timeout": float(params.get("drain_timeout") or 0),
-    }
+    record = RealServerRecord(
+        key, rs, CheckSpec(str(params.get("check_type") or "tcp"),
+                           tuple(sorted((k, v) for k, v in options.items() if v != "")),
+                           float(params.get("check_interval") or 5),
+                           float(params.get("check_timeout") or 3),
+                           int(params.get("rise") or 2), int(params.get("fall") or 3)),
+        str(params.get("failure_action") or "quiescent"),
+        None if initial is None else int(initial), float(params.get("drain_timeout") or 0))
+    try:        # exactly what the engine will read
+        return RealServerRecord.from_json(record.to_json())
+    except RecordError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _action() -> str | None:
@@ -223,7 +108,7 @@ def _action() -> str | None:
 
 
 def validate(params: Mapping[str, Value], depth: int) -> None:
-    reg = parse("validate", record_of(params))
+    reg = from_record("validate", record_of(params))
     # build_checker imports the check module (asyncio): not on the recurring monitor's path.
     if depth >= 10 or _action() != "monitor":
         try:
@@ -266,49 +151,64 @@ def _proc_entry(key: ServiceKey, ident: tuple[str, int]):
                        if (r.address, r.port) == ident), None)
 
 
-def _registration(ctx: Context) -> Registration | None:
+def _record(ctx: Context) -> RealServerRecord | None:
+    """What start recorded, None if nothing; OcfError when the record is unreadable."""
     data = state.read(RECORD, ctx.instance)
-    if data is None:
-        return None
     try:
-        return parse(ctx.instance, data)
-    except (KeyError, TypeError, ValueError, AttributeError):
+        return None if data is None else RealServerRecord.from_json(data)
+    except RecordError:
         raise OcfError(f"the state record of {ctx.instance} is unreadable: "
                        f"{state.state_dir()}/{RECORD}") from None
 
 
-def _register(ctx: Context, data: dict[str, Any], what: str) -> dict[str, Any]:
-    """Write the record, make sure the engine runs and wait until it runs this version."""
-    wanted = digest(data)
-    state.write(RECORD, ctx.instance, data)
+def _registration(ctx: Context) -> Registration | None:
+    record = _record(ctx)
+    return None if record is None else from_record(ctx.instance, record)
+
+
+def _health(ctx: Context) -> HealthRecord | None:
+    return HealthRecord.read(ctx.instance)
+
+
+def _register(ctx: Context, record: RealServerRecord, what: str,
+              acked: Callable[[HealthRecord], bool]) -> HealthRecord | None:
+    """Write the record, make sure the engine runs, and wait until the health record
+    echoes this version of it and `acked` holds."""
+    wanted = digest(record.to_json())
+    record.write(ctx.instance)
     budget = _budget(ctx)
+
+    def done() -> bool:
+        h = _health(ctx)
+        return h is not None and h.registration == wanted and acked(h)
     try:
         client.ensure_running(budget)
         client.notify()
-        return client.wait_for(
-            lambda h: bool(h) and h.get("registration") == wanted
-            and (h.get("weight") is not None or bool(h.get("error"))
-                 or h.get("state") != "unknown"),
-            ctx.instance, budget) or {}
+        client.wait_until(done, budget)
     except client.EngineError as exc:
         raise OcfError(f"{what}: {exc}") from None
+    return _health(ctx)
+
+
+def _verdict_or_entry(h: HealthRecord) -> bool:
+    return h.weight is not None or bool(h.error) or h.state != "unknown"
 
 
 # ---- actions ----------------------------------------------------------------------------
 
 def start(ctx: Context) -> int:
-    data = record_of(ctx.params)
-    reg = parse(ctx.instance, data)
+    record = record_of(ctx.params)
+    reg = from_record(ctx.instance, record)
     present, _entry = _proc_entry(reg.key, reg.server.ident)
     if not present:
         raise OcfError(f"service {reg.key} does not exist: start its IPVSService first "
                        "(order it before the real servers)")
-    health = _register(ctx, data, f"cannot register {reg.server}")
+    health = _register(ctx, record, f"cannot register {reg.server}", _verdict_or_entry)
     present, entry = _proc_entry(reg.key, reg.server.ident)
     if entry is None:
         state.remove(RECORD, ctx.instance)
         client.notify()
-        reason = health.get("error") or "the check engine did not add it"
+        reason = (health and health.error) or "the check engine did not add it"
         raise OcfError(f"real server {reg.server} of {reg.key} not added: {reason}")
     ctx.logger.info("real server %s of %s registered (%s check, weight %d until the first "
                     "verdict)", reg.server, reg.key, reg.check.kind, entry.weight)
@@ -319,99 +219,72 @@ def reload_agent(ctx: Context) -> int:
     old = _registration(ctx)
     if old is None:
         return OCF_NOT_RUNNING
-    data = record_of(ctx.params)
-    new = parse(ctx.instance, data)
+    record = record_of(ctx.params)
+    new = from_record(ctx.instance, record)
     if new.ident != old.ident:
         raise ConfigError("the real server's identity (service, rip, rport) cannot change "
                           "with reload-agent")
-    _register(ctx, data, f"cannot reconfigure {new.server}")
+    _register(ctx, record, f"cannot reconfigure {new.server}", _verdict_or_entry)
     ctx.logger.info("real server %s of %s reconfigured", new.server, new.key)
     return OCF_SUCCESS
 
 
 def stop(ctx: Context) -> int:
+    """Drain and remove, done by the engine (the only writer of real-server entries): write
+    the record again with a drain deadline and wait until the engine has removed the entry
+    and then the record. Idempotent: a second stop finds no record and no entry."""
     began = time.monotonic()
     # Pacemaker runs stop with the *new* parameters after a change: undo what start recorded.
     try:
-        reg = _registration(ctx)
+        record = stored = _record(ctx)
     except OcfError:
-        reg = None
-    if reg is None:
+        record = stored = None
+    if record is None:
         if ctx.config_error is not None:
             return OCF_SUCCESS      # unusable parameters and no record: nothing was started
-        reg = parse(ctx.instance, record_of(ctx.params))
-    drain = ctx.params.get("drain_timeout")
-    if drain is None:
-        drain = (state.read(RECORD, ctx.instance) or {}).get("drain_timeout", 0)
-    state.remove(RECORD, ctx.instance)
+        record = record_of(ctx.params)
+    present, entry = _proc_entry(record.key, record.server.ident)
+    if entry is None and (not present or stored is None or client.running_pid() is None):
+        _forget(ctx, _budget(ctx))      # nothing to drain, and no engine will add it
+        return OCF_SUCCESS
     budget = _budget(ctx)
-    if client.notify():
-        try:        # the engine lets go of the entry before we drain it
-            client.wait_for(lambda h: h is None, ctx.instance, min(10.0, budget / 3),
-                            restart=False)
-        except client.EngineError as exc:
-            ctx.logger.warning("%s; draining anyway", exc)
-    present, entry = _proc_entry(reg.key, reg.server.ident)
-    if entry is not None:
-        left = budget - (time.monotonic() - began)
-        _drain_and_remove(ctx, reg, min(float(drain or 0), max(0.0, left - 5.0)))
+    if record.draining is None:     # a stop already under way keeps its deadline
+        drain = ctx.params.get("drain_timeout")
+        drain = record.drain_timeout if drain is None else float(drain)
+        # leave the engine time to remove the entry within this stop's timeout
+        drain = min(drain, max(0.0, budget - (time.monotonic() - began) - 5.0))
+        record = replace(record, draining=time.time() + drain)
+        if entry is not None:
+            ctx.logger.info("draining %s of %s for up to %gs", record.server, record.key,
+                            drain)
+    record.write(ctx.instance)
+    try:
+        client.ensure_running(budget)
+        client.notify()
+        client.wait_until(lambda: state.read(RECORD, ctx.instance) is None,
+                          max(1.0, budget - (time.monotonic() - began)))
+    except client.EngineError as exc:
+        raise OcfError(f"cannot remove real server {record.server} of {record.key}: "
+                       f"{exc}") from None
     state.remove(HEALTH, ctx.instance)
+    present, entry = _proc_entry(record.key, record.server.ident)
+    if entry is not None:
+        raise OcfError(f"real server {record.server} of {record.key} is still in the kernel")
+    ctx.logger.info("removed real server %s of %s", record.server, record.key)
     return OCF_SUCCESS
 
 
-def _drain_and_remove(ctx: Context, reg: Registration, drain: float) -> None:
-    from lvsocf.agents import kernel
-    from lvsocf.ipvs import errors
-    from lvsocf.ipvs.fallback import plan_fallback
-    from lvsocf.ipvs.reconcile import apply
-
-    key, ident = reg.key, reg.server.ident
-    fallback = _fallback(key)
-
-    def follow_fallback(k) -> None:
+def _forget(ctx: Context, budget: float) -> None:
+    """Deregister a real server that has no entry: remove the record; a running engine
+    lets go of it (and removes its health record)."""
+    state.remove(RECORD, ctx.instance)
+    if client.notify():
         try:
-            result = apply(k, plan_fallback(key, fallback, k.real_servers(key)))
-        except errors.IpvsError as exc:
-            ctx.logger.warning("fallback server: %s", exc)
-            return
-        for op in result.applied:
-            ctx.logger.info("fallback server: %s", op.what)
-
-    with kernel.ipvs() as k:
-        try:
-            infos = k.real_servers(key)
-        except errors.NotFound:
-            return
-        info = next((i for i in infos if i.real_server.ident == ident), None)
-        if info is None:
-            return
-        if drain > 0 and info.real_server.weight > 0:
-            k.edit_real_server(key, replace(info.real_server, weight=0))
-            ctx.logger.info("draining %s of %s for up to %gs", reg.server, key, drain)
-            follow_fallback(k)
-        deadline = time.monotonic() + drain
-        while drain > 0 and time.monotonic() < deadline:
-            _present, entry = _proc_entry(key, ident)
-            if entry is None or entry.active_conns == 0:
-                break
-            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-        else:
-            if drain > 0:
-                ctx.logger.info("drain of %s of %s timed out after %gs", reg.server, key,
-                                drain)
-        try:
-            k.delete_real_server(key, *ident)
-            ctx.logger.info("removed real server %s of %s", reg.server, key)
-        except errors.NotFound:
-            pass
-        follow_fallback(k)
-
-
-def _fallback(key: ServiceKey) -> RealServer | None:
-    from lvsocf.records import ServiceRecord
-
-    return next((r.fallback for r in ServiceRecord.all().values()
-                 if r.key == key and r.fallback is not None), None)
+            client.wait_until(lambda: _health(ctx) is None, min(10.0, budget / 3),
+                              restart=False)
+        except client.EngineError as exc:
+            ctx.logger.warning("%s", exc)
+    state.remove(HEALTH, ctx.instance)
 
 
 def monitor(ctx: Context) -> int:
@@ -427,18 +300,18 @@ def monitor(ctx: Context) -> int:
             raise OcfError(f"the check engine is gone and cannot be restarted: {exc}") \
                 from None
         ctx.logger.warning("the check engine was not running: restarted it (pid %d)", pid)
-    health = state.read(HEALTH, ctx.instance) or {}
-    current = health.get("registration") == reg.digest
+    health = _health(ctx)
+    current = health is not None and health.registration == reg.digest
     present, entry = _proc_entry(reg.key, reg.server.ident)
-    down = current and health.get("state") in UNHEALTHY
+    down = current and health.down
+    detail = (health.detail if health else None) or ""
     if entry is None:
         if present and down and reg.failure_action == "remove":
-            ctx.exit_reason(f"{reg.server} is down and removed: {health.get('detail', '')}")
+            ctx.exit_reason(f"{reg.server} is down and removed: {detail}")
             return OCF_DEGRADED
         return OCF_NOT_RUNNING
     if down:
-        ctx.exit_reason(f"{reg.server} is down (weight {entry.weight}): "
-                        f"{health.get('detail', '')}")
+        ctx.exit_reason(f"{reg.server} is down (weight {entry.weight}): {detail}")
         return OCF_DEGRADED
     return OCF_SUCCESS
 

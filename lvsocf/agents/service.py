@@ -171,7 +171,6 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
 
 def _apply(ctx: Context) -> int:
     from lvsocf.ipvs import reconcile
-    from lvsocf.ipvs.fallback import plan_fallback
 
     svc = desired(ctx.params)
     fallback = fallback_server(ctx.params, svc.key)
@@ -182,12 +181,26 @@ def _apply(ctx: Context) -> int:
         for op in result.applied:
             ctx.logger.info("%s: %s", "created" if op.cmd == 1 else "edited in place", op.what)
         ServiceRecord(svc.key, fallback).write(ctx.instance)
-        fb = reconcile.apply(k, plan_fallback(svc.key, fallback, k.real_servers(svc.key)))
-        for _op, err in fb.failed:
-            ctx.logger.warning("fallback server: %s", err)
-        for op in fb.applied:
-            ctx.logger.info("fallback server: %s", op.what)
+        if fallback is not None:
+            _await_fallback(ctx, k, svc.key, fallback)
     return OCF_SUCCESS
+
+
+def _await_fallback(ctx: Context, k, key: ServiceKey, fallback: RealServer) -> None:
+    """The check engine puts the fallback server in and takes it out (it is the only writer
+    of real-server entries): make sure it runs and wait until the table is as the fallback
+    rule says. A failure is a warning, as a failed fallback always was: the service works."""
+    from lvsocf.engine import client
+    from lvsocf.ipvs.fallback import plan_fallback
+
+    timeout = max(2.0, (ctx.timeout or 30.0) - 5.0)
+    try:
+        client.ensure_running(timeout)
+        client.notify()
+        client.wait_until(lambda: not plan_fallback(key, fallback, k.real_servers(key)),
+                          timeout)
+    except client.EngineError as exc:
+        ctx.logger.warning("fallback server %s: %s", fallback, exc)
 
 
 def start(ctx: Context) -> int:

@@ -7,15 +7,19 @@ health state are unusable).
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable
 from typing import Any
 
 from lvsocf.ipvs.model import ServiceKey
-from lvsocf.records import RecordError, ServiceRecord, key_from_json, strict_int
+from lvsocf.records import (
+    HealthRecord,
+    RealServerRecord,
+    RecordError,
+    ServiceRecord,
+    key_from_json,
+)
 
-HEALTH_STATES = ("unknown", "up", "soft_down", "down", "soft_up")
 RsKey = tuple[ServiceKey, str, int]
 Parsed = tuple[Any, dict[str, Any]]
 
@@ -46,20 +50,7 @@ def opt_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 service_key = key_from_json
-
-
-def address(value: Any, name: str = "address") -> str:
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise Malformed(f"{name}: not an IP address: {value!r}") from None
 
 
 def _object(raw: Any) -> dict[str, Any]:
@@ -76,46 +67,23 @@ def parse_service(raw: Any) -> Parsed:
         "address": fb.address, "port": fb.port, "method": fb.method}}
 
 
-def _rs_key(raw: dict[str, Any], src: Any) -> RsKey:
-    key = service_key(raw.get("service"))
-    if not isinstance(src, dict):
-        raise Malformed("real_server: expected an object")
-    return key, address(src.get("address")), strict_int(src.get("port", 0), "port")
-
-
 def parse_realserver(raw: Any) -> Parsed:
     """A `realservers` record -> ((key, address, port), {"failure_action"})."""
-    raw = _object(raw)
-    return _rs_key(raw, raw.get("real_server")), {
-        "failure_action": opt_str(raw.get("failure_action"))}
+    record = RealServerRecord.from_json(raw)
+    return (record.key, record.server.address, record.server.port), {
+        "failure_action": record.failure_action}
 
 
 def parse_health(raw: Any, alive: Callable[[int], bool] = pid_alive) -> Parsed:
     """A `health` record -> ((key, address, port), the fields `lvsocf status --json` shows)."""
-    raw = _object(raw)
-    rs_key = _rs_key(raw, raw)
-    state = raw.get("state")
-    if state not in HEALTH_STATES:
-        raise Malformed(f"state: expected one of {', '.join(HEALTH_STATES)}, got {state!r}")
-    check = raw.get("check")
-    if isinstance(check, dict):
-        check = check.get("kind")
-    healthy = raw.get("healthy")
-    pid = opt_int(raw.get("engine_pid"))
-    return rs_key, {
-        "state": state,
-        "healthy": healthy if isinstance(healthy, bool) else state in ("up", "soft_down"),
-        "since": opt_num(raw.get("since")),
-        "last_check": opt_num(raw.get("last_check")),
-        "latency": opt_num(raw.get("latency")),
-        "detail": opt_str(raw.get("detail")),
-        "error": opt_str(raw.get("error")) or None,
-        "check": opt_str(check),
-        "weight": opt_int(raw.get("weight")),
-        "configured_weight": opt_int(raw.get("configured_weight")),
-        "engine_pid": pid,
+    h = HealthRecord.from_json(raw)
+    pid = h.engine_pid
+    return (h.key, h.address, h.port), {
+        "state": h.state, "healthy": h.healthy, "since": h.since, "last_check": h.last_check,
+        "latency": h.latency, "detail": h.detail, "error": h.error, "check": h.check,
+        "weight": h.weight, "configured_weight": h.configured_weight, "engine_pid": pid,
         "engine_running": None if pid is None or pid <= 0 else alive(pid),
-        "failure_action": opt_str(raw.get("failure_action")),
+        "failure_action": h.failure_action,
     }
 
 

@@ -5,8 +5,8 @@ Cheap to import (no asyncio, no netlink): IPVSRealServer's monitor uses it.
 Agents talk to the engine only through files in the state directory: they write or remove
 their `realservers` record and send SIGHUP (the engine also polls the directory); the engine
 answers with the `health` record, whose `registration` field echoes the digest of the record
-it runs. Starting is serialized by a spawn lock, so 50 agents starting at once start one
-engine.
+it runs, and by removing a draining record once its entry is gone. Starting is serialized by
+a spawn lock, so 50 agents starting at once start one engine.
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lvsocf import importpath, state
 from lvsocf.engine import files
+from lvsocf.records import HealthRecord
 
 SPAWN_TIMEOUT = 60.0
 # Pacemaker's environment (e.g. /etc/default/pacemaker) reaches the engine only through these:
@@ -146,18 +146,30 @@ def ensure_running(timeout: float = SPAWN_TIMEOUT) -> int:
         files.release(fd)
 
 
-def wait_for(predicate: Callable[[dict[str, Any] | None], bool], instance: str,
-             timeout: float, restart: bool = True) -> dict[str, Any] | None:
+def wait_for(predicate: Callable[[HealthRecord | None], bool], instance: str,
+             timeout: float, restart: bool = True) -> HealthRecord | None:
     """Poll the health record of `instance` until predicate(record) holds; restart the engine
     if it dies meanwhile (restart=True). Returns the record; raises EngineError on timeout."""
+    found: list[HealthRecord | None] = [None]
+
+    def done() -> bool:
+        found[0] = HealthRecord.read(instance)
+        return predicate(found[0])
+    wait_until(done, timeout, restart)
+    return found[0]
+
+
+def wait_until(done: Callable[[], bool], timeout: float, restart: bool = True) -> None:
+    """Poll until done() holds (it reads what the engine writes: health records, or the
+    record it removes after a drain); restart the engine if it dies meanwhile (restart=True).
+    Raises EngineError on timeout."""
     # Many agents may wait at once (Pacemaker starts real servers in parallel): poll gently,
     # so their waiting leaves the CPU to the engine they wait for.
     deadline = time.monotonic() + timeout
     delay, next_liveness = 0.05, time.monotonic() + 2.0
     while True:
-        record = state.read("health", instance)
-        if predicate(record):
-            return record
+        if done():
+            return
         now = time.monotonic()
         if now > deadline:
             raise EngineError(f"the check engine did not answer within {timeout:g}s "

@@ -5,7 +5,10 @@ weights that follow from them.
   directory's mtime, or at once on poke(), i.e. SIGHUP from an agent).
 - Each registration gets a Monitor (checker + rise/fall) resumed from its health record.
 - Hard transitions mark the service dirty; one applier reconciles dirty services in a batch:
-  only registered entries are touched, then the fallback server follows.
+  only registered entries are touched, then the fallback server follows. The engine is the
+  only writer of real-server entries: a draining registration (IPVSRealServer's stop) gets
+  weight 0 and is removed once idle or at its deadline (registrations.py); the fallback of a
+  service with no registration follows the table too.
 - A change in the `services` records (a service created, re-created or removed) reconciles
   every service: a service restarted in place gets its registered real servers back at once.
 - Health records (and Pacemaker node attributes) publish what the engine sees.
@@ -15,23 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
-import random
-import resource
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from lvsocf import state
 from lvsocf.checks import CheckResult
-from lvsocf.checks.state import HealthState, Transition
-from lvsocf.engine import health, registry, weights
+from lvsocf.checks.state import Transition
+from lvsocf.engine import registry, weights
 from lvsocf.engine.attrd import Attrd
 from lvsocf.engine.idle import IdleTimer
 from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.monitor import Monitor, Stats
-from lvsocf.engine.registry import Registration
+from lvsocf.engine.publish import Publishing
+from lvsocf.engine.registrations import Registrations
 from lvsocf.engine.timetable import Timetable
 from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
@@ -41,14 +41,8 @@ from lvsocf.records import ServiceRecord
 
 log = logging.getLogger("lvsocf.engine")
 RETRY = 2.0              # seconds before a failed kernel change is tried again
-STATUS_EVERY = 5.0
-PUBLISH_EVERY = 0.2      # seconds between writes of changed health records
 APPLY_MIN_PAUSE, APPLY_MAX_PAUSE = 0.02, 1.0
-INITIAL_RATE = 200.0     # first checks per second of registrations that arrive together
 BATCH_SLACK = 0.02       # checks due within 20 ms start together (a check may start early)
-OVERLOADED = 1.0         # p95 seconds of check lateness that earns a warning
-REFRESH_WRITES = 50.0    # health records rewritten per second at most just to refresh
-                         # last_check/latency (changes are written at once)
 _OP_VERBS = {protocol.CMD_NEW_DEST: "added", protocol.CMD_SET_DEST: "edited",
              protocol.CMD_DEL_DEST: "removed"}
 
@@ -61,7 +55,7 @@ class Kernel(Protocol):
     def close(self) -> None: ...
 
 
-class Engine:
+class Engine(Registrations, Publishing):
     def __init__(self, kernel_factory: Callable[[], Kernel], *, poll: float = 0.5,
                  idle_exit: float | None = None, attrd: Attrd | None = None,
                  health_refresh: float = 10.0, pid: int | None = None,
@@ -97,6 +91,7 @@ class Engine:
         self._idle = IdleTimer(idle_exit)
         self._retry_handle: asyncio.TimerHandle | None = None
         self._retry_keys: dict[ServiceKey, bool] = {}
+        self._draining: set[str] = set()     # registrations whose stop drains them
 
     # -- control
     def poke(self) -> None:
@@ -106,87 +101,6 @@ class Engine:
     def request_stop(self, reason: str = "") -> None:
         self.stop_reason = self.stop_reason or reason
         self._stopping.set()
-
-    # -- registrations
-    def sync(self) -> registry.Diff:
-        new = self.records.load()
-        current = {name: m.reg for name, m in self.monitors.items()}
-        diff = registry.diff(current, new)
-        for reg in diff.removed:
-            self._remove(reg)
-        # Many new registrations at once (a restart, a big configuration) start their checks
-        # spread out, at most INITIAL_RATE per second, instead of in one burst.
-        spread = len(diff.added) / INITIAL_RATE
-        for reg in diff.added:
-            self._add(reg, spread)
-        for old, reg in diff.changed:
-            self._change(old, reg)
-        if diff:
-            self._warn_duplicates()
-        self._refresh_every = max(self.health_refresh, len(self.monitors) / REFRESH_WRITES)
-        if diff:
-            self._refresh_order = list(self.monitors)
-        return diff
-
-    def _add(self, reg: Registration, spread: float) -> None:
-        record = state.read(health.KIND, reg.name)
-        resume = health.resume_from(reg, record)
-        m = Monitor(reg, resume, self._on_result, self.stats, self.timetable, self.lag)
-        self.monitors[reg.name] = m
-        self._by_key.setdefault(reg.key, {})[reg.name] = m
-        self._health_dirty.add(reg.name)
-        self.attrd.set(reg.name, m.state.value)
-        if m.error:
-            log.error("%s: not checked: %s", reg, m.error)
-            return
-        resumed = not resume.pending_add and record is not None
-        changed_meanwhile = resumed and record.get("registration") != reg.digest
-        self._mark(reg.key, reconcile=not resumed or changed_meanwhile)
-        if resumed:
-            log.info("%s: resumed %s (%s check every %gs)", reg, resume.state.value,
-                     reg.check.kind, reg.check.interval)
-            m.start(random.uniform(0, reg.check.interval))
-        else:
-            log.info("registered %s (%s check every %gs, rise %d, fall %d, on failure %s)",
-                     reg, reg.check.kind, reg.check.interval, reg.check.rise, reg.check.fall,
-                     reg.failure_action)
-            m.start(random.uniform(0, min(reg.check.interval, max(0.2, spread))))
-
-    def _remove(self, reg: Registration) -> None:
-        m = self.monitors.pop(reg.name, None)
-        if m is not None:
-            m.stop()
-            group = self._by_key.get(m.reg.key, {})
-            group.pop(reg.name, None)
-            if not group:
-                self._by_key.pop(m.reg.key, None)
-        self._health_dirty.discard(reg.name)
-        self._health_written.pop(reg.name, None)
-        state.remove(health.KIND, reg.name)
-        self.attrd.delete(reg.name)
-        log.info("deregistered %s", reg)
-
-    def _change(self, old: Registration, reg: Registration) -> None:
-        m = self.monitors[reg.name]
-        if m.reconfigure(reg):
-            log.info("%s: check reconfigured (%s every %gs), state %s kept", reg,
-                     reg.check.kind, reg.check.interval, m.state.value)
-            if m.error:
-                log.error("%s: not checked: %s", reg, m.error)
-        if (old.server, old.failure_action, old.initial_weight) != \
-                (reg.server, reg.failure_action, reg.initial_weight):
-            log.info("%s: real server settings changed", reg)
-        # Reconcile even for a check-only change: cheap, and it answers the agent's wait.
-        self._mark(reg.key, reconcile=True)
-        self._health_dirty.add(reg.name)
-
-    def _warn_duplicates(self) -> None:
-        seen: dict[tuple, str] = {}
-        for name, m in sorted(self.monitors.items()):
-            other = seen.setdefault(m.reg.ident, name)
-            if other != name:
-                log.warning("%s and %s register the same real server %s of %s", other, name,
-                            m.reg.server, m.reg.key)
 
     # -- results
     def _on_result(self, m: Monitor, result: CheckResult, transition: Transition) -> None:
@@ -199,21 +113,6 @@ class Engine:
             log.info("%s: %s (%s)", m.reg, transition, result.detail)
         self._health_dirty.add(m.name)
 
-    def _mark_stale_health(self, tick: float) -> None:
-        """Rewrite records unchanged for `_refresh_every` seconds (their last_check/latency;
-        changes are written at once). Called every `tick` seconds, it visits each record about
-        twice per refresh period, a slice at a time: no test per check result."""
-        order = self._refresh_order
-        if not order:
-            return
-        share = 2 * tick / self._refresh_every if self._refresh_every > 0 else 1.0
-        now = time.monotonic()
-        for _ in range(min(len(order), math.ceil(len(order) * share))):
-            self._refresh_next = (self._refresh_next + 1) % len(order)
-            name = order[self._refresh_next]
-            if now - self._health_written.get(name, 0.0) >= self._refresh_every:
-                self._health_dirty.add(name)
-
     # -- kernel
     def reconcile_all(self) -> None:
         """A service was created, re-created or removed (IPVSService writes or removes its
@@ -221,6 +120,11 @@ class Engine:
         restarted in place gets its real servers back without any agent action."""
         for key in self._by_key:
             self._mark(key, reconcile=True)
+        for key in self._fallbacks():
+            self._mark(key, reconcile=True)
+
+    def _fallbacks(self) -> dict[ServiceKey, RealServer]:
+        return weights.fallbacks(ServiceRecord.all().values())
 
     def _mark(self, key: ServiceKey, reconcile: bool) -> None:
         self._dirty[key] = self._dirty.get(key, False) or reconcile
@@ -236,19 +140,25 @@ class Engine:
         dirty, self._dirty = self._dirty, {}
         if not dirty:
             return
-        fallbacks = weights.fallbacks(ServiceRecord.all().values())
+        fallbacks = self._fallbacks()
         retry: dict[ServiceKey, bool] = {}
         for key, reconcile in sorted(dirty.items(), key=lambda item: str(item[0])):
             monitors = [m for m in self._by_key.get(key, {}).values()
-                        if m.checker is not None]
+                        if m.checker is not None or m.name in self._draining]
             if not monitors:
+                if reconcile and key in fallbacks:
+                    self._fallback_only(key, fallbacks[key])
                 continue
             try:
                 self._apply_service(key, reconcile, monitors, fallbacks.get(key))
             except errors.NotFound:
                 for m in monitors:
-                    self._kernel_state(m, None, f"service {key} does not exist")
-                retry[key] = reconcile
+                    if m.name in self._draining:
+                        self._drained(m)        # no service, no entry: nothing to drain
+                    else:
+                        self._kernel_state(m, None, f"service {key} does not exist")
+                if key in self._by_key:
+                    retry[key] = reconcile
             except (errors.IpvsError, OSError) as exc:
                 log.error("%s: %s", key, exc)
                 for m in monitors:
@@ -271,18 +181,17 @@ class Engine:
         if reconcile:
             plan = weights.plan_service(key, [m.verdict() for m in monitors], actual)
             failures = self._run(k, plan.ops, monitors)
+            drained = [m for m in monitors if m.name in plan.drained and m.name not in failures]
             # A dump of a big service costs more than the whole plan: read it again only
             # when an op failed and the table is not what the plan says.
             actual = k.real_servers(key) if failures else plan.after
             fb_plan = plan_fallback(key, fallback, actual)
             if self.shard is not None and plan.ops and not fb_plan:
                 self._recheck_fallback(key, fallback, monitors, actual)
-            for op, err in zip(fb_plan, k.apply(fb_plan) if fb_plan else [], strict=True):
-                verb = "in" if op.cmd == protocol.CMD_NEW_DEST else "out"
-                if err is None:
-                    log.info("fallback %s: %s", verb, op.what)
-                elif not isinstance(err, errors.Exists | errors.NotFound):
-                    log.warning("fallback %s: %s", verb, err)
+            self._apply_fallback(k, fb_plan)
+            for m in drained:
+                self._drained(m)
+            monitors = [m for m in monitors if m not in drained]
         have = {info.real_server.ident: info.real_server.weight for info in actual}
         for m in monitors:
             weight = have.get(m.reg.server.ident)
@@ -295,6 +204,27 @@ class Engine:
             self._kernel_state(m, weight, failures.get(m.name))
         if failures:
             raise _Retry
+
+    def _apply_fallback(self, k: Kernel, fb_plan: list[Op]) -> None:
+        for op, err in zip(fb_plan, k.apply(fb_plan) if fb_plan else [], strict=True):
+            verb = "in" if op.cmd == protocol.CMD_NEW_DEST else "out"
+            if err is None:
+                log.info("fallback %s: %s", verb, op.what)
+            elif not isinstance(err, errors.Exists | errors.NotFound):
+                log.warning("fallback %s: %s", verb, err)
+
+    def _fallback_only(self, key: ServiceKey, fallback: RealServer) -> None:
+        """A service with a fallback and no registration here: the fallback follows the
+        table (in while nothing has weight). Every worker may do it: the same table gives
+        the same plan, and a second add or delete is harmless."""
+        try:
+            k = self._get_kernel()
+            self._apply_fallback(k, plan_fallback(key, fallback, k.real_servers(key)))
+        except errors.NotFound:
+            pass                # the service is gone: its record goes with it
+        except (errors.IpvsError, OSError) as exc:
+            log.error("%s: fallback: %s", key, exc)
+            self._retry_later({key: True})
 
     def _recheck_fallback(self, key: ServiceKey, fallback: RealServer | None,
                           monitors: list[Monitor], actual: list[RealServerInfo]) -> None:
@@ -340,54 +270,12 @@ class Engine:
         if self._retry_handle is None:
             self._retry_handle = asyncio.get_running_loop().call_later(RETRY, again)
 
-    # -- publishing
-    def flush_health(self) -> None:
-        names, self._health_dirty = self._health_dirty, set()
-        now = time.monotonic()
-        for name in names:
-            m = self.monitors.get(name)
-            if m is None:
-                continue
-            last = m.last
-            record = health.build(
-                m.reg, state=m.state, since=m.since, last_check=m.last_at,
-                latency=last.latency if last else None,
-                detail=last.detail if last else ("" if m.error is None else m.error),
-                weight=m.kernel_weight, engine_pid=self.pid,
-                error=m.error or m.kernel_error)
-            try:
-                state.write(health.KIND, name, record)
-            except OSError as exc:
-                log.error("cannot write the health record of %s: %s", name, exc)
-                continue
-            self._health_written[name] = now
-
-    @property
-    def status_name(self) -> str:
-        """The engine status record: `status`, or `status-I` for worker I of a supervisor."""
-        return "status" if self.shard is None else f"status-{self.shard.index + 1}"
-
-    def status(self) -> dict:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return {
-            "pid": self.pid, "started": self.started, "registrations": len(self.monitors),
-            "shard": None if self.shard is None else str(self.shard),
-            "checks": self.stats.checks, "failures": self.stats.failures,
-            "inconclusive": self.stats.inconclusive,
-            "lateness_p50": self.stats.percentile(50), "lateness_p95": self.stats.percentile(95),
-            "cpu_seconds": usage.ru_utime + usage.ru_stime + children.ru_utime
-            + children.ru_stime,
-            "max_rss_kib": usage.ru_maxrss, "attrd": self.attrd.available, "at": time.time(),
-            "healthy": sum(1 for m in self.monitors.values() if m.state.healthy),
-            "down": sum(1 for m in self.monitors.values()
-                        if m.state.hard is HealthState.DOWN),
-        }
-
     # -- the loop
     async def run(self, ready: Callable[[], None] | None = None) -> str:
         """Run until request_stop(); returns the reason."""
         self.sync()
+        for key in self._fallbacks().keys() - self._by_key.keys():
+            self._mark(key, reconcile=True)
         self.apply()
         self.flush_health()
         if ready is not None:
@@ -423,6 +311,8 @@ class Engine:
                 self.sync()
             if self.services.changed():
                 self.reconcile_all()
+            for name in self._draining:     # watch the connections of draining entries
+                self._mark(self.monitors[name].reg.key, reconcile=True)
             self._check_idle()
 
     def _check_idle(self) -> None:
@@ -441,29 +331,6 @@ class Engine:
             self.apply()
             self.flush_health()
             pause = min(APPLY_MAX_PAUSE, max(APPLY_MIN_PAUSE, 2 * (time.monotonic() - began)))
-
-    async def _publisher(self) -> None:
-        last_status = last_warning = 0.0
-        while True:
-            await asyncio.sleep(PUBLISH_EVERY)
-            self._mark_stale_health(PUBLISH_EVERY)
-            self.flush_health()
-            now = time.monotonic()
-            if now - last_status < STATUS_EVERY:
-                continue
-            last_status = now
-            status = self.status()
-            try:
-                state.write("engine", self.status_name, status)
-            except OSError as exc:
-                log.debug("status record: %s", exc)
-            late = status["lateness_p95"]
-            if late is not None and late > OVERLOADED and now - last_warning > 60:
-                # A starved event loop also turns slow answers into timeouts (false downs).
-                last_warning = now
-                log.warning("overloaded: checks start %.1fs late (p95) with %d real servers; "
-                            "use longer check intervals or fewer checks per node", late,
-                            len(self.monitors))
 
 
 class _Retry(Exception):

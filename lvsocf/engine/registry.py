@@ -19,10 +19,10 @@ from typing import Any
 from lvsocf import state
 from lvsocf.checks.base import Target
 from lvsocf.ipvs.model import RealServer, ServiceKey
-from lvsocf.records import key_from_json
+from lvsocf.records import FAILURE_ACTIONS, CheckSpec, RealServerRecord
 
-KIND = "realservers"
-FAILURE_ACTIONS = ("quiescent", "remove")
+KIND = RealServerRecord.KIND
+__all__ = ["FAILURE_ACTIONS", "CheckSpec", "Registration", "digest", "parse"]
 log = logging.getLogger("lvsocf.engine")
 
 
@@ -36,20 +36,6 @@ def digest(data: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class CheckSpec:
-    kind: str
-    options: tuple[tuple[str, str], ...]
-    interval: float
-    timeout: float
-    rise: int
-    fall: int
-
-    @property
-    def option_map(self) -> dict[str, str]:
-        return dict(self.options)
-
-
-@dataclass(frozen=True)
 class Registration:
     name: str
     key: ServiceKey
@@ -57,6 +43,7 @@ class Registration:
     check: CheckSpec
     failure_action: str = "quiescent"
     initial_weight: int | None = None
+    draining: float | None = None       # stop's deadline (unix time): drain, then remove
     digest: str = field(default="", compare=False)
 
     @property
@@ -74,38 +61,15 @@ class Registration:
         return f"{self.name} ({self.server} of {self.key})"
 
 
-def _positive(value: Any, what: str, kind: type = float) -> Any:
-    number = kind(value)
-    if number <= 0:
-        raise ValueError(f"{what} must be positive")
-    return number
+def from_record(name: str, record: RealServerRecord) -> Registration:
+    return Registration(name, record.key, record.server, record.check, record.failure_action,
+                        record.initial_weight, record.draining, digest(record.to_json()))
 
 
-def parse(name: str, data: Mapping[str, Any]) -> Registration:
-    """A Registration from a record; ValueError/KeyError/TypeError when it is malformed."""
-    key = key_from_json(data["service"])
-    rs = data["real_server"]
-    server = RealServer(str(rs["address"]), int(rs.get("port") or 0),
-                        str(rs.get("method") or "gate"), int(rs.get("weight", 1)),
-                        int(rs.get("u_threshold") or 0), int(rs.get("l_threshold") or 0))
-    if server.method not in ("gate", "masq", "ipip"):
-        raise ValueError(f"method {server.method!r}")
-    check = data["check"]
-    options = check.get("options") or {}
-    if not isinstance(options, Mapping):
-        raise TypeError("check options must be a mapping")
-    spec = CheckSpec(str(check["kind"]),
-                     tuple(sorted((str(k), str(v)) for k, v in options.items())),
-                     _positive(check.get("interval", 5), "interval"),
-                     _positive(check.get("timeout", 3), "timeout"),
-                     _positive(check.get("rise", 2), "rise", int),
-                     _positive(check.get("fall", 3), "fall", int))
-    action = str(data.get("failure_action") or "quiescent")
-    if action not in FAILURE_ACTIONS:
-        raise ValueError(f"failure_action {action!r}")
-    initial = data.get("initial_weight")
-    return Registration(name, key, server, spec, action,
-                        None if initial is None else int(initial), digest(data))
+def parse(name: str, data: Any) -> Registration:
+    """A Registration from a record's JSON form; RecordError (a ValueError) naming the field
+    when it is malformed."""
+    return from_record(name, RealServerRecord.from_json(data))
 
 
 @dataclass
@@ -249,3 +213,11 @@ class RecordDir:
             log.error("registration %s is unusable and ignored: %s: %s", name,
                       type(exc).__name__, str(exc)[:120])
             return None
+
+
+def parse_or_none(name: str, data: Any) -> Registration | None:
+    """parse(), or None for no record or an unusable one."""
+    try:
+        return None if data is None else parse(name, data)
+    except ValueError:
+        return None

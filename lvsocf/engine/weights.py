@@ -8,14 +8,17 @@ entries and applies the ops they return.
 - UNKNOWN (no verdict yet): an entry that exists keeps its weight (a restarted engine, or an
   adopted entry, changes nothing before its first verdict); a new registration's missing entry
   is added with initial_weight, 0 unless configured.
+- DRAINING (IPVSRealServer's stop set a deadline), whatever the health: weight 0 while the
+  entry has active connections and the deadline is ahead, then no entry. Never added.
 
 Only registered entries are owned; everything else in the service is left alone. The fallback
 server follows the result (lvsocf.ipvs.fallback: in while nothing else has weight).
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from lvsocf.checks.state import HealthState
 from lvsocf.engine.registry import Registration
@@ -47,22 +50,40 @@ def desired_entry(v: Verdict, actual: RealServer | None) -> RealServer | None:
     return None
 
 
+def drained(reg: Registration, info: RealServerInfo | None, now: float) -> bool:
+    """A draining registration's entry may go (or is gone): no entry, no active connection
+    left, or the drain deadline (unix time) has passed."""
+    assert reg.draining is not None
+    return info is None or info.active_conns == 0 or now >= reg.draining
+
+
 @dataclass(frozen=True)
 class Plan:
     ops: list[Op]
     after: list[RealServerInfo]    # the service's entries once every op has succeeded
+    drained: list[str] = field(default_factory=list)   # draining registrations done by then
 
 
 def plan_service(key: ServiceKey, verdicts: Iterable[Verdict],
-                 actual: Sequence[RealServerInfo]) -> Plan:
+                 actual: Sequence[RealServerInfo], now: float | None = None) -> Plan:
     """The netlink ops that bring the registered entries of `key` in line with `verdicts`,
-    and the table they lead to (so the fallback decision needs no second read)."""
-    have = {info.real_server.ident: info.real_server for info in actual}
-    desired, owned = [], set()
+    and the table they lead to (so the fallback decision needs no second read). `now` (unix
+    time) decides drain deadlines."""
+    now = time.time() if now is None else now
+    infos = {info.real_server.ident: info for info in actual}
+    desired, owned, done = [], set(), []
     for v in verdicts:
-        ident = v.registration.server.ident
+        reg = v.registration
+        ident = reg.server.ident
         owned.add(ident)
-        entry = desired_entry(v, have.get(ident))
+        info = infos.get(ident)
+        if reg.draining is not None:
+            if drained(reg, info, now):
+                done.append(reg.name)
+            else:
+                desired.append(replace(reg.server, weight=0))
+            continue
+        entry = desired_entry(v, None if info is None else info.real_server)
         if entry is not None:
             desired.append(entry)
     ops = plan_real_servers(key, desired, actual, owned)
@@ -75,7 +96,7 @@ def plan_service(key: ServiceKey, verdicts: Iterable[Verdict],
         elif ident not in owned:
             after.append(info)
     after += [RealServerInfo(rs) for rs in want.values()]
-    return Plan(ops, after)
+    return Plan(ops, after, done)
 
 
 def fallbacks(services: Iterable[ServiceRecord]) -> dict[ServiceKey, RealServer]:

@@ -65,6 +65,13 @@ def start_echo_server(topo, ns: str, address: str, port: int) -> None:
         time.sleep(0.2)
 
 
+def checkout_env() -> dict[str, str]:
+    """PYTHONPATH when the tests run with one (a worktree's checkout over the venv's editable
+    install): the agents then run this checkout's lvsocf, not the install's."""
+    import os
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
+
+
 class Agent:
     """Runs an installed agent the way Pacemaker does: OCF environment, one action."""
 
@@ -76,7 +83,7 @@ class Agent:
                  **params) -> subprocess.CompletedProcess:
         environ = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
                    "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": self.state_dir,
-                   "OCF_RESKEY_CRM_meta_timeout": "60000"}
+                   "OCF_RESKEY_CRM_meta_timeout": "60000", **checkout_env()}
         environ.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items()})
         environ.update(env or {})
         return subprocess.run([self.path, action], env=environ, capture_output=True, text=True,

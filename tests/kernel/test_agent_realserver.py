@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.conftest import LongLivedClient, ipvsadm, saved, start_echo_server
+from tests.kernel.conftest import (
+    LongLivedClient,
+    checkout_env,
+    ipvsadm,
+    saved,
+    start_echo_server,
+)
 from tests.kernel.test_engine import serve, stop, until, weights
 
 SVC = {"vip": "10.0.0.1", "port": 80}
@@ -108,19 +114,33 @@ def test_lifecycle_degraded_engine_restart_and_stop(rs, backends):
     assert saved() == {"-A -t 10.0.0.1:80 -s rr"}
 
 
-def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
+ONE = {**SVC, "rip": "10.0.1.1", "method": "masq", "rise": 1, "check_interval": 1,
+       "drain_timeout": 60}
+
+
+def _stop_while_connected(rs, backends) -> tuple[LongLivedClient, subprocess.Popen]:
+    """rs1 up with a client connection through it, and its stop running (draining)."""
     topo, cl, rsns = backends
     start_echo_server(topo, rsns, "0.0.0.0", 80)
-    one = {**SVC, "rip": "10.0.1.1", "method": "masq", "rise": 1, "check_interval": 1,
-           "drain_timeout": 60}
-    assert rc(rs("start", instance="rs1", **one)) == 0
+    assert rc(rs("start", instance="rs1", **ONE)) == 0
     until(lambda: weights().get("10.0.1.1:80") == 1, 30, "rs1 up")
     client = LongLivedClient(topo, cl, "10.0.0.1", 80)
     assert client.talk("hello") == "hello"
-    began = time.monotonic()
-    stopping = subprocess.Popen([rs.path, "stop"], env=_env(rs, "rs1", one),
+    stopping = subprocess.Popen([rs.path, "stop"], env=_env(rs, "rs1", ONE),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     until(lambda: weights().get("10.0.1.1:80") == 0, 30, "weight 0 while draining")
+    return client, stopping
+
+
+def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
+    topo, cl, rsns = backends
+    client, stopping = _stop_while_connected(rs, backends)
+    began = time.monotonic()
+    one = ONE
+    # the engine drains (stop only records the deadline): it is the only writer
+    assert read(rs.state_dir, "realservers", "rs1")["draining"] > time.time() + 30
+    assert "rs1 (10.0.1.1:80 of tcp 10.0.0.1:80): draining for up to" in \
+        (Path(rs.state_dir) / "engine.log").read_text()
     time.sleep(2)
     assert stopping.poll() is None and "10.0.1.1:80" in weights(), "held by the connection"
     assert client.talk("still there") == "still there"
@@ -144,10 +164,28 @@ def test_stop_drains_until_connections_end_or_drain_timeout(rs, backends):
     held.proc.kill()
 
 
+def test_a_drain_survives_the_engine_dying(rs, backends):
+    """The engine dies during a drain: nothing changes while none runs; stop starts a new one,
+    which resumes the drain from the record and removes the entry once the connection ends."""
+    client, stopping = _stop_while_connected(rs, backends)
+    pid = engine_pid(rs.state_dir)
+    os.kill(pid, signal.SIGKILL)
+    until(lambda: engine_pid(rs.state_dir) not in (None, pid), 30, "stop to restart it")
+    assert weights() == {"10.0.1.1:80": 0} and stopping.poll() is None
+    client.proc.kill()
+    client.proc.wait()
+    out, err = stopping.communicate(timeout=90)
+    assert stopping.returncode == 0, err
+    assert weights() == {}
+    assert read(rs.state_dir, "realservers", "rs1") is None
+    assert read(rs.state_dir, "health", "rs1") is None
+    assert rc(rs("stop", instance="rs1", **ONE)) == 0      # and stop is idempotent
+
+
 def _env(agent, instance: str, params: dict) -> dict:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
            "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": agent.state_dir,
-           "OCF_RESKEY_CRM_meta_timeout": "120000"}
+           "OCF_RESKEY_CRM_meta_timeout": "120000", **checkout_env()}
     env.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items()})
     return env
 

@@ -1,9 +1,13 @@
 """ocf:lvsocf:IPVSService against the real kernel, cross-checked with `ipvsadm -Sn`."""
+import os
+import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.kernel.conftest import LongLivedClient, ipvsadm, saved, start_echo_server
+from tests.kernel.test_agent_realserver import engine_pid
 
 TCP = {"vip": "10.0.0.1", "port": 80}
 
@@ -80,12 +84,23 @@ def test_stop_after_parameter_change_removes_what_start_made(svc):
 
 
 def test_fallback_server(svc):
+    """The check engine, not the agent, puts the fallback in and takes it out (the engine is
+    the only writer of real-server entries): start starts it and waits for it."""
     params = {**TCP, "fallback": "10.0.9.9:8080", "fallback_method": "masq"}
-    assert rc(svc("start", **params)) == 0
-    assert "-a -t 10.0.0.1:80 -r 10.0.9.9:8080 -m -w 1" in saved()
-    ipvsadm("-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1:80", "-g", "-w", "1")
-    assert rc(svc("reload-agent", **params)) == 0
-    assert saved() == {"-A -t 10.0.0.1:80 -s wlc", "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1"}
+    try:
+        assert rc(svc("start", **params)) == 0
+        assert "-a -t 10.0.0.1:80 -r 10.0.9.9:8080 -m -w 1" in saved()
+        log = Path(svc.state_dir, "engine.log")
+        assert "fallback in: " in log.read_text()
+        ipvsadm("-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1:80", "-g", "-w", "1")
+        assert rc(svc("reload-agent", **params)) == 0
+        assert saved() == {"-A -t 10.0.0.1:80 -s wlc",
+                           "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1"}
+        assert "fallback out: " in log.read_text()
+    finally:
+        pid = engine_pid(svc.state_dir)
+        if pid:
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_reload_agent_is_live_for_a_connection(svc, nat_topology):

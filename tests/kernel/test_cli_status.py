@@ -15,7 +15,7 @@ from lvsocf.cli import status
 from lvsocf.ipvs import sysctl
 from lvsocf.ipvs.model import RealServer, Service, ServiceKey, SyncDaemon, Timeouts
 from lvsocf.lab.netns import run
-from lvsocf.records import ServiceRecord, key_to_json
+from lvsocf.records import CheckSpec, RealServerRecord, ServiceRecord, key_to_json
 from tests.kernel.conftest import LongLivedClient, ipvsadm, start_echo_server
 
 WEB = ServiceKey("tcp", "10.0.0.1", 80)
@@ -87,13 +87,8 @@ def engine(state_dir):
 
 def register(name: str, address: str, port: int, weight: int) -> None:
     """A `realservers` record, as IPVSRealServer start writes it: the engine's input."""
-    state.write("realservers", name, {
-        "service": key_to_json(WEB),
-        "real_server": {"address": address, "port": port, "method": "masq", "weight": weight,
-                        "u_threshold": 0, "l_threshold": 0},
-        "check": {"kind": "tcp", "options": {}, "interval": 1, "timeout": 1, "rise": 1,
-                  "fall": 1},
-        "failure_action": "quiescent", "initial_weight": None})
+    RealServerRecord(WEB, RealServer(address, port, "masq", weight),
+                     CheckSpec("tcp", (), 1.0, 1.0, 1, 1)).write(name)
 
 
 def test_table_health_counters_and_rates_match_ipvsadm(k, nat_topology, state_dir, engine,
@@ -117,8 +112,8 @@ def test_table_health_counters_and_rates_match_ipvsadm(k, nat_topology, state_di
     engine.ensure_running(120)
     engine.notify()
     for name, want in (("web-rs1", (True, 3)), ("web-rs2", (False, 0))):
-        engine.wait_for(lambda r, want=want: bool(r) and (r.get("healthy"), r.get("weight"))
-                        == want, name, 120, restart=False)
+        engine.wait_for(lambda r, want=want: r is not None and (r.healthy, r.weight) == want,
+                        name, 120, restart=False)
     # hand-written state around it: a stale record, a record without a table entry, a
     # corrupt file
     now = time.time()

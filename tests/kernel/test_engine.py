@@ -15,7 +15,7 @@ from lvsocf import state
 from lvsocf.engine import client, files
 from lvsocf.engine.registry import Shard
 from lvsocf.ipvs.model import RealServer
-from lvsocf.records import ServiceRecord, key_from_json
+from lvsocf.records import CheckSpec, RealServerRecord, ServiceRecord, key_from_json
 from tests.kernel.conftest import ipvsadm, saved
 
 VIP = "10.0.0.1"
@@ -57,14 +57,11 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def registration(rip: str, **kw) -> dict:
-    check = {"kind": "tcp", "options": {}, "interval": 1.0, "timeout": 0.8, "rise": 2,
-             "fall": 2}
-    check.update(kw.pop("check", {}))
-    return {"service": SERVICE,
-            "real_server": {"address": rip, "port": 80, "method": "masq", "weight": 5,
-                            "u_threshold": 0, "l_threshold": 0},
-            "check": check, "failure_action": kw.pop("failure_action", "quiescent"),
-            "initial_weight": kw.pop("initial_weight", None)}
+    """A `realservers` record as IPVSRealServer writes it (lvsocf.records)."""
+    check = {"kind": "tcp", "options": (), "interval": 1.0, "timeout": 0.8, "rise": 2,
+             "fall": 2, **kw.pop("check", {})}
+    return RealServerRecord(key_from_json(SERVICE), RealServer(rip, 80, "masq", 5),
+                            CheckSpec(**check), **kw).to_json()
 
 
 @pytest.fixture

@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lvsocf.ipvs.model import RealServer, ServiceKey
-from lvsocf.records import RecordError, ServiceRecord, key_from_json, key_to_json
+from lvsocf.records import (
+    CheckSpec,
+    HealthRecord,
+    RealServerRecord,
+    RecordError,
+    ServiceRecord,
+    key_from_json,
+    key_to_json,
+)
 
 KEYS = [ServiceKey("tcp", "10.0.0.1", 80), ServiceKey("udp", "2001:db8::1", 53),
         ServiceKey("sctp", "10.0.0.2", 5060), ServiceKey(fwmark=7, family="inet6")]
@@ -37,17 +45,61 @@ def test_service_records_in_the_state_dir(tmp_path, monkeypatch):
     assert set(ServiceRecord.all()) == {"dns"}
 
 
+REAL_SERVERS = [
+    RealServerRecord(KEYS[0], RealServer("10.0.1.1", 8080, "masq", 3, 100, 50),
+                     CheckSpec("http", (("request", "/h"), ("tls_verify", "false")), 1.5, 0.5,
+                               1, 4), "remove", 2, 10.0),
+    RealServerRecord(KEYS[3], RealServer("2001:db8::2", 0, "gate", 0), CheckSpec("none"),
+                     draining=1_700_000_000.25),
+]
+
+
+@pytest.mark.parametrize("record", REAL_SERVERS)
+def test_real_server_record_round_trip(record):
+    assert RealServerRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("check", {"kind": "tcp", "interval": 0}, "interval"),
+    ("check", {"kind": "tcp", "rise": True}, "rise"),
+    ("check", {"interval": 1}, "check kind"),
+    ("real_server", {"address": "10.0.1.1", "method": "dr"}, "method"),
+    ("real_server", {"address": "nope"}, "real_server"),
+    ("failure_action", "explode", "failure_action"),
+    ("draining", "soon", "draining"),
+    ("initial_weight", 1.5, "initial_weight"),
+])
+def test_real_server_record_names_the_bad_field(field, value, reason):
+    with pytest.raises(RecordError, match=reason):
+        RealServerRecord.from_json({**REAL_SERVERS[0].to_json(), field: value})
+
+
+def test_health_record_round_trip_and_tolerance():
+    h = HealthRecord(KEYS[1], "2001:db8::10", 53, "soft_down", True, check="dns", since=1.0,
+                     weight=2, engine_pid=7, registration="abc", error="x")
+    assert HealthRecord.from_json(json.loads(json.dumps(h.to_json()))) == h
+    loose = HealthRecord.from_json({**h.to_json(), "weight": "2", "since": True,
+                                    "check": {"kind": "dns"}, "healthy": None})
+    assert (loose.weight, loose.since, loose.check, loose.healthy) == (None, None, "dns", True)
+    for field, value in (("state", "sideways"), ("address", "ten.zero"), ("port", "53")):
+        with pytest.raises(RecordError, match=field):
+            HealthRecord.from_json({**h.to_json(), field: value})
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["key", "fallback", "protocol", "address", "port", "fwmark", "family",
-                         "method", "x"]), inner, max_size=6), max_leaves=20)
+                         "method", "x", "service", "real_server", "check", "kind", "options",
+                         "interval", "rise", "draining", "state", "weight"]), inner,
+        max_size=6), max_leaves=20)
 
 
-@given(json_values)
-def test_any_json_is_a_record_or_record_error(raw):
+@pytest.mark.parametrize("kind", [ServiceRecord, RealServerRecord, HealthRecord])
+@given(raw=json_values)
+def test_any_json_is_a_record_or_record_error(kind, raw):
     try:
-        record = ServiceRecord.from_json(raw)
+        record = kind.from_json(raw)
     except RecordError:
         return
-    assert ServiceRecord.from_json(record.to_json()) == record
+    assert kind.from_json(record.to_json()) == record

@@ -15,6 +15,7 @@ from lvsocf.ipvs.model import (
     SyncDaemon,
     Timeouts,
 )
+from lvsocf.records import CheckSpec, HealthRecord, RealServerRecord, key_from_json
 
 NOW = 1_700_000_000.0
 WEB = ServiceKey("tcp", "10.0.0.1", 80)
@@ -32,20 +33,18 @@ def rs_info(address, port, method="masq", weight=1, active=0, inactive=0, stats=
 
 
 def health(key, address, port, state="up", **extra):
-    record = {"service": key, "address": address, "port": port, "check": "tcp",
-              "state": state, "healthy": state in ("up", "soft_down"), "since": NOW - 185,
-              "last_check": NOW - 2, "latency": 0.0004, "detail": "connected", "weight": 3,
-              "configured_weight": 3, "engine_pid": 1}
+    """A `health` record as the engine writes it (lvsocf.records); `extra` may spoil it."""
+    record = HealthRecord(key_from_json(key), address, port, state, state in ("up", "soft_down"),
+                          check="tcp", since=NOW - 185, last_check=NOW - 2, latency=0.0004,
+                          detail="connected", weight=3, configured_weight=3,
+                          engine_pid=1).to_json()
     record.update(extra)
     return record
 
 
 def rs_record(key, address, port, action="quiescent"):
-    return {"service": key, "real_server": {"address": address, "port": port, "method": "masq",
-                                            "weight": 3, "u_threshold": 0, "l_threshold": 0},
-            "check": {"kind": "tcp", "options": {}, "interval": 5, "timeout": 3, "rise": 2,
-                      "fall": 3},
-            "failure_action": action, "initial_weight": None}
+    return RealServerRecord(key_from_json(key), RealServer(address, port, "masq", 3),
+                            CheckSpec("tcp"), action).to_json()
 
 
 @pytest.fixture

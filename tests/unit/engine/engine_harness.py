@@ -11,6 +11,7 @@ from pathlib import Path
 from lvsocf import state
 from lvsocf.ipvs import codec, errors, netlink, protocol
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
+from lvsocf.records import CheckSpec, RealServerRecord
 
 KEY = ServiceKey("tcp", "10.0.0.1", 80)
 
@@ -23,6 +24,7 @@ class FakeKernel:
         self.applied: list[netlink.Op] = []
         self.reads = 0
         self.closed = False
+        self.conns: dict[tuple[str, int], int] = {}    # active connections by entry
 
     def add_service(self, key: ServiceKey) -> None:
         self.table.setdefault(key, {})
@@ -37,7 +39,8 @@ class FakeKernel:
         self.reads += 1
         if key not in self.table:
             raise errors.NotFound(f"real servers of {key}: not found")
-        return [RealServerInfo(rs) for rs in self.table[key].values()]
+        return [RealServerInfo(rs, self.conns.get(rs.ident, 0))
+                for rs in self.table[key].values()]
 
     def apply(self, ops) -> list[errors.IpvsError | None]:
         return [self._one(op) for op in ops]
@@ -69,23 +72,16 @@ class FakeKernel:
         self.closed = True
 
 
-
-
 def record(address: str = "127.0.0.1", port: int = 80, *, kind: str = "tcp",
            options: dict | None = None, weight: int = 5, interval: float = 0.05,
            timeout: float = 0.5, rise: int = 2, fall: int = 2,
            failure_action: str = "quiescent", initial_weight: int | None = None,
-           key: ServiceKey = KEY, method: str = "masq") -> dict:
-    """A `realservers` record as IPVSRealServer writes it."""
-    return {
-        "service": {"protocol": key.protocol, "address": key.address, "port": key.port,
-                    "fwmark": key.fwmark, "family": key.family},
-        "real_server": {"address": address, "port": port, "method": method,
-                        "weight": weight, "u_threshold": 0, "l_threshold": 0},
-        "check": {"kind": kind, "options": options or {}, "interval": interval,
-                  "timeout": timeout, "rise": rise, "fall": fall},
-        "failure_action": failure_action, "initial_weight": initial_weight,
-    }
+           key: ServiceKey = KEY, method: str = "masq", draining: float | None = None) -> dict:
+    """A `realservers` record as IPVSRealServer writes it (lvsocf.records)."""
+    return RealServerRecord(
+        key, RealServer(address, port, method, weight),
+        CheckSpec(kind, tuple(sorted((options or {}).items())), interval, timeout, rise, fall),
+        failure_action, initial_weight, draining=draining).to_json()
 
 
 def register(name: str, data: dict) -> None:

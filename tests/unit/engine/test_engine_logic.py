@@ -17,7 +17,7 @@ from lvsocf.engine.weights import Verdict, desired_entry, plan_service
 from lvsocf.ipvs import protocol
 from lvsocf.ipvs.fallback import plan_fallback
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
-from lvsocf.records import ServiceRecord
+from lvsocf.records import HealthRecord, RecordError, ServiceRecord
 
 UP, DOWN, UNKNOWN = HealthState.UP, HealthState.DOWN, HealthState.UNKNOWN
 
@@ -188,7 +188,7 @@ def test_fallbacks_from_service_records(state_dir):
 
 # ---- resuming ------------------------------------------------------------------------------
 
-def published(r: registry.Registration, state_: str, weight: int | None) -> dict:
+def published(r: registry.Registration, state_: str, weight: int | None) -> HealthRecord:
     return health.build(r, state=HealthState(state_), since=123.0, last_check=124.0,
                         latency=0.001, detail="", weight=weight, engine_pid=1, error=None)
 
@@ -208,12 +208,14 @@ def test_resume_ignores_records_of_another_real_server():
     r = reg(port=80)
     assert health.resume_from(r, published(reg(port=81), "up", 5)).state is UNKNOWN
     assert health.resume_from(r, None) == health.Resume(UNKNOWN, None, True)
-    assert health.resume_from(r, {"state": "bogus"}).state is UNKNOWN
+    with pytest.raises(RecordError):
+        HealthRecord.from_json({**published(r, "up", 5).to_json(), "state": "bogus"})
 
 
 def test_health_record_format():
     r = reg(weight=5)
-    h = published(r, "soft_down", 5)
+    h = published(r, "soft_down", 5).to_json()
+    assert HealthRecord.from_json(json.loads(json.dumps(h))) == published(r, "soft_down", 5)
     assert {"service", "address", "port", "check", "state", "healthy", "since", "last_check",
             "latency", "detail", "weight", "configured_weight", "engine_pid"} <= set(h)
     assert h["healthy"] is True and h["registration"] == r.digest

@@ -67,22 +67,22 @@ def test_sighup_registers_at_once_and_errors_are_published(engine_dir):
     data = record(port=1, kind="none")
     register("rs1", data)
     assert client.notify()
-    h = client.wait_for(lambda h: bool(h) and h.get("error"), "rs1", 20)
+    h = client.wait_for(lambda h: h is not None and bool(h.error), "rs1", 20)
     # no IPVS on this host: the kernel write fails and says so, the engine keeps running
-    assert h["engine_pid"] == pid and alive(pid)
-    assert h["registration"] == registry.digest(data) and h["weight"] is None
+    assert h.engine_pid == pid and alive(pid)
+    assert h.registration == registry.digest(data) and h.weight is None
 
 
 def test_sigkill_then_wait_for_restarts_it(engine_dir):
     pid = client.ensure_running(60)
     register("rs1", record(port=1, kind="none"))
     client.notify()
-    client.wait_for(lambda h: bool(h), "rs1", 20)
+    client.wait_for(lambda h: h is not None, "rs1", 20)
     os.kill(pid, signal.SIGKILL)
     wait(lambda: client.running_pid() is None, what="lock released by the dead engine")
     # the health record survives; waiting on it brings an engine back
-    h = client.wait_for(lambda h: bool(h) and h["engine_pid"] != pid, "rs1", 60)
-    assert client.running_pid() == h["engine_pid"]
+    h = client.wait_for(lambda h: h is not None and h.engine_pid != pid, "rs1", 60)
+    assert client.running_pid() == h.engine_pid
 
 
 def test_idle_engine_exits_and_cleans_its_pid_file(engine_dir):

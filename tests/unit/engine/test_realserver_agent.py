@@ -28,6 +28,8 @@ def run(action: str, state_dir: Path, instance: str = "rs", env: dict | None = N
     environ = {"PATH": os.environ["PATH"], "OCF_ROOT": "/usr/lib/ocf",
                "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": str(state_dir)}
     environ.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items()})
+    if os.environ.get("PYTHONPATH"):        # a worktree's checkout over an editable install
+        environ["PYTHONPATH"] = os.environ["PYTHONPATH"]
     environ.update(env or {})
     return subprocess.run([sys.executable, str(AGENT), action], env=environ,
                           capture_output=True, text=True, timeout=120)
@@ -102,7 +104,7 @@ def test_record_carries_every_check_option_and_no_empty_ones():
     params = {p.name: p.default_value for p in realserver.PARAMETERS}
     params.update(vip="10.0.0.1", port=80, rip="10.0.1.2", check_type="http",
                   virtualhost="www.example.test", tls_verify=False, weight=4)
-    data = realserver.record_of(params)
+    data = realserver.record_of(params).to_json()
     reg = registry.parse("x", data)
     assert data["check"]["options"] == {"http_method": "GET", "request": "/",
                                         "status_codes": "200-299",
@@ -125,10 +127,9 @@ def test_monitor_without_a_record_is_not_running(sdir):
 def test_monitor_fails_when_the_engine_cannot_be_restored(sdir):
     os.environ["LVSOCF_STATE_DIR"] = str(sdir)
     try:
-        from lvsocf import state
-        state.write("realservers", "rs", realserver.record_of(
+        realserver.record_of(
             {**{p.name: p.default_value for p in realserver.PARAMETERS},
-             "vip": "10.0.0.1", "port": 80, "rip": "10.0.1.1"}))
+             "vip": "10.0.0.1", "port": 80, "rip": "10.0.1.1"}).write("rs")
         squatter = files.try_lock(files.LOCK)     # not an engine, but holds its lock
         assert squatter is not None
         done = run("monitor", sdir, env={"OCF_RESKEY_CRM_meta_interval": "10000"}, **BASE)
