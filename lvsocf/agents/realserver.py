@@ -262,16 +262,38 @@ def stop(ctx: Context) -> int:
         client.ensure_running(budget)
         client.notify()
         client.wait_until(lambda: state.read(RECORD, ctx.instance) is None,
-                          max(1.0, budget - (time.monotonic() - began)))
+                          max(1.0, budget - (time.monotonic() - began) - LAST_RESORT))
     except client.EngineError as exc:
-        raise OcfError(f"cannot remove real server {record.server} of {record.key}: "
-                       f"{exc}") from None
+        _remove_without_engine(ctx, record, exc)
     state.remove(HEALTH, ctx.instance)
     present, entry = _proc_entry(record.key, record.server.ident)
     if entry is not None:
         raise OcfError(f"real server {record.server} of {record.key} is still in the kernel")
     ctx.logger.info("removed real server %s of %s", record.server, record.key)
     return OCF_SUCCESS
+
+
+# seconds of stop's timeout kept for removing the entry here when the engine cannot
+LAST_RESORT = 3.0
+
+
+def _remove_without_engine(ctx: Context, record: RealServerRecord, why: Exception) -> None:
+    """The last resort when the engine cannot run or answer within stop's timeout: remove
+    the kernel entry here, without draining, rather than fail the stop (which would get the
+    director fenced). The engine, once back, finds no record and leaves the entry alone."""
+    from lvsocf.ipvs.errors import IpvsError
+    from lvsocf.ipvs.netlink import Ipvs
+
+    ctx.logger.warning("the engine cannot remove real server %s of %s (%s): removing it "
+                       "directly, without draining", record.server, record.key, why)
+    try:
+        with Ipvs() as ipvs:
+            ipvs.delete_real_server(record.key, record.server.address, record.server.port)
+    except IpvsError as exc:
+        if _proc_entry(record.key, record.server.ident)[1] is not None:
+            raise OcfError(f"cannot remove real server {record.server} of {record.key}: "
+                           f"{why}; directly: {exc}") from None
+    state.remove(RECORD, ctx.instance)
 
 
 def _forget(ctx: Context, budget: float) -> None:

@@ -182,6 +182,30 @@ def test_a_drain_survives_the_engine_dying(rs, backends):
     assert rc(rs("stop", instance="rs1", **ONE)) == 0      # and stop is idempotent
 
 
+def test_stop_removes_the_entry_itself_when_the_engine_is_frozen(rs, backends):
+    """A stopped (SIGSTOP) engine cannot remove the entry: stop removes it directly, without
+    draining, inside its timeout, rather than fail (a failed stop gets the director fenced)."""
+    topo, _, rsns = backends
+    start_echo_server(topo, rsns, "0.0.0.0", 80)
+    assert rc(rs("start", instance="rs1", **ONE)) == 0
+    until(lambda: weights() == {"10.0.1.1:80": 1}, 30, "the real server up")
+    pid = engine_pid(rs.state_dir)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        done = rs("stop", instance="rs1", env={"OCF_RESKEY_CRM_meta_timeout": "20000"}, **ONE)
+        took = time.monotonic() - began
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert rc(done) == 0, done.stderr
+    assert took < 20, took
+    assert "removing it directly" in done.stderr
+    assert "10.0.1.1:80" not in ipvsadm("-Sn")
+    assert read(rs.state_dir, "realservers", "rs1") is None
+    time.sleep(2)                   # the engine, running again, leaves the table alone
+    assert weights() == {}
+
+
 def _env(agent, instance: str, params: dict) -> dict:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf",
            "OCF_RESOURCE_INSTANCE": instance, "LVSOCF_STATE_DIR": agent.state_dir,
