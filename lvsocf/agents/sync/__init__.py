@@ -33,6 +33,7 @@ from __future__ import annotations
 from lvsocf.agents.base import Agent, run
 from lvsocf.agents.sync.actions import HANDLERS
 from lvsocf.agents.sync.parameters import ACTIONS, PARAMETERS
+from lvsocf.agents.sync.policy import sysctls  # lvsocf.lab.keepalived_peer: IPVSSync's sysctls
 from lvsocf.agents.sync.validation import validate
 
 AGENT = Agent(
@@ -56,7 +57,7 @@ AGENT = Agent(
     promotable=True,
 )
 
-__all__ = ["AGENT", "PARAMETERS", "main"]
+__all__ = ["AGENT", "PARAMETERS", "main", "sysctls"]
 
 
 def main() -> None:
