@@ -6,7 +6,8 @@ optional ``validate``) and its executable calls :func:`run`. The runner:
 - prints meta-data (OCF 1.1 or 1.0, see :mod:`lvsocf.agents.metadata`) without needing ocf.py;
 - for every other action needs ocf.py (missing: exit 5 with a reason);
 - parses every ``OCF_RESKEY_*`` value by its declared type before a handler runs, and hands
-  the handler a :class:`Context` whose ``params`` maps names to typed values;
+  the handler a :class:`Context` whose ``params`` maps names to typed values (a read-only
+  :class:`~lvsocf.agents.params.Params`, whose accessors fall back on the declared defaults);
 - is strict (exit 6 on a missing required or invalid parameter, then ``validate`` at depth 10,
   or 0 for a recurring monitor) for every action except stop, demote, notify and probes.
   Those run with whatever could be parsed: invalid parameters are None and
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import os
 import sys
-from types import MappingProxyType
 
 from lvsocf.agents import ocfcompat as _c
 from lvsocf.agents.definition import BUILTIN_ACTIONS, Action, Agent
@@ -43,7 +43,7 @@ from lvsocf.agents.ocfcompat import (
     OCF_RUNNING_PROMOTED,
     OCF_SUCCESS,
 )
-from lvsocf.agents.params import Param, Value, read_params
+from lvsocf.agents.params import Param, Params, Value, read_params
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ class Context:
 
     __slots__ = ("agent", "action", "params", "probe", "depth", "config_error", "logger")
 
-    def __init__(self, agent: Agent, action: str, params: Mapping[str, Value],
-                 probe: bool, depth: int) -> None:
+    def __init__(self, agent: Agent, action: str, params: Params, probe: bool,
+                 depth: int) -> None:
         self.agent = agent
         self.action = action
         self.params = params
@@ -177,7 +177,7 @@ def execute(agent: Agent, argv: list[str]) -> int:
         return _finish(OCF_ERR_UNIMPLEMENTED, f"action {_c.shown(action)} is not implemented")
     probe = _c.is_probe()
     values, problems = read_params(agent.parameters, os.environ)
-    ctx = Context(agent, action, MappingProxyType(values), probe, _check_level())
+    ctx = Context(agent, action, Params(agent.parameters, values), probe, _check_level())
     step = _lenient if probe or action in LENIENT_ACTIONS else _strict
     rc, raised = _guard(ctx, step, problems)
     if probe and (raised or rc not in PRESENT_CODES):

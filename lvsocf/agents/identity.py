@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 
 from lvsocf.agents.errors import ConfigError
-from lvsocf.agents.params import Param, Value
+from lvsocf.agents.params import Param, Params, Value
 from lvsocf.ipvs.model import ServiceKey
 
 GROUP = "service"
@@ -36,12 +36,13 @@ PARAMETERS = (
 
 def service_key(params: Mapping[str, Value]) -> ServiceKey:
     """The ServiceKey the parameters name; ConfigError (exit 6) when they name none."""
+    p = Params.of(PARAMETERS, params)
     fwmark, vip, port = params.get("fwmark"), params.get("vip"), params.get("port")
     if fwmark:
         if vip or port:
             raise ConfigError("fwmark excludes vip and port: a fwmark service is named by its "
                               "mark alone")
-        return ServiceKey(fwmark=int(fwmark), family=str(params.get("family") or "inet"))
+        return ServiceKey(fwmark=int(fwmark), family=p.text("family"))
     if not vip or port is None:
         raise ConfigError("name the virtual service with vip and port, or with fwmark")
     try:
@@ -50,8 +51,7 @@ def service_key(params: Mapping[str, Value]) -> ServiceKey:
         raise ConfigError(f"vip {str(vip)[:60]!r} is not an IPv4 or IPv6 address") from None
     if address.is_multicast or address.is_unspecified:
         raise ConfigError(f"vip {address} is not a unicast address")
-    return ServiceKey(protocol=str(params.get("protocol") or "tcp"), address=str(address),
-                      port=int(port))
+    return ServiceKey(protocol=p.text("protocol"), address=str(address), port=int(port))
 
 
 def parse_hostport(text: str, what: str, default_port: int) -> tuple[str, int]:

@@ -21,13 +21,14 @@ required ``string`` it counts as unset too).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from lvsocf.agents.errors import ConfigError
 from lvsocf.agents.ocfcompat import shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator
 
 TYPES = ("string", "integer", "boolean", "time", "select")
 TRUE_WORDS = frozenset({"yes", "true", "on", "1", "ja", "y"})
@@ -172,3 +173,63 @@ def read_params(
             values[p.name] = None
             problems.append(str(err))
     return values, problems
+
+
+class Params(Mapping):
+    """An agent's typed parameter values (from :func:`read_params`) with their declarations.
+
+    As a mapping it holds the values as parsed (None for an unset parameter without a default,
+    and for an invalid one). The accessors fall back on the declared default, so no caller
+    repeats it: ``params.integer("syncid")`` is the declared 0 when syncid is unset, and
+    ``params.text("sync_threshold")`` the declared "0 0" when it is set to "".
+    A name that is not declared is a KeyError.
+    """
+
+    __slots__ = ("_values", "_declared")
+
+    def __init__(self, declared: Iterable[Param], values: Mapping[str, Value]) -> None:
+        self._declared = {p.name: p for p in declared}
+        self._values = dict(values)
+
+    @classmethod
+    def of(cls, declared: Iterable[Param], values: Mapping[str, Value]) -> Params:
+        """``values`` if they are Params already, else them with these declarations."""
+        return values if isinstance(values, Params) else cls(declared, values)
+
+    def __getitem__(self, name: str) -> Value:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+    def value(self, name: str) -> Value:
+        """The parameter's value, or its declared default when it is unset: None (not given,
+        or invalid) or an empty string."""
+        value = self._values.get(name)
+        return self._declared[name].default_value if value is None or value == "" else value
+
+    def text(self, name: str) -> str:
+        """The value as text; "" for an unset parameter without a default."""
+        value = self.value(name)
+        return "" if value is None else str(value)
+
+    def flag(self, name: str) -> bool:
+        """A boolean parameter; False when it is unset and has no default."""
+        return bool(self.value(name))
+
+    def integer(self, name: str, unset: int | None = None) -> int | None:
+        """The value as an integer, else the declared default, else ``unset``.
+
+        ``unset`` is only for a parameter declared without a default: it names what stands
+        for "not set" where the value goes (0 for the kernel's own default, for example).
+        """
+        if unset is not None and self._declared[name].default is not None:
+            raise ValueError(f"parameter {name} declares its default: no unset value for it")
+        value = self.value(name)
+        return unset if value is None else int(value)

@@ -10,11 +10,12 @@ rise/fall state machine.
     transition = rf.observe(result.ok)             # Transition(old, new, hard, at) or None
 
 Interface (base.py): Target(address, port), CheckResult(ok, latency, detail), the Checker
-protocol (`kind`, `async check(timeout) -> CheckResult`, never raises: errors and timeouts are
-ok=False; only cancellation propagates) and CheckConfigError (a ValueError naming the bad
-option). begin_check(checker, timeout, done) starts a check with a callback instead; the
-engine resolves it once per checker with check_starter, so tcp and http checks (which have
-`starter`) run without any task.
+protocol (`kind`; `async check(timeout) -> CheckResult`, never raises: errors and timeouts are
+ok=False; only cancellation propagates; `starter()` -> start(timeout, done), which starts a
+check with a callback instead; `release()`, which lets go of what is kept between checks) and
+CheckConfigError (a ValueError naming the bad option). The engine resolves starter() once per
+checker, so tcp, tcp-half-open and http checks run without any task; the other checks get
+starter() and release() from TaskChecker (check() as a task, nothing kept).
 build_checker validates every option up front, so a CheckConfigError is what an agent's
 validate-all reports; options that a kind does not use are ignored, empty values mean
 "unset". Option keys are the IPVSRealServer parameter names (docs/interfaces.md).

@@ -32,47 +32,63 @@ class CheckResult(NamedTuple):
     detail: str
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> object: ...
+
+
+Done = Callable[[CheckResult], None]
+#: start(timeout, done): begins one check on the running loop; done gets its result
+Starter = Callable[[float, Done], Cancellable]
+
+
 @runtime_checkable
 class Checker(Protocol):
+    """What every check implements (TaskChecker gives the usual starter and release)."""
+
     kind: ClassVar[str]
 
     async def check(self, timeout: float) -> CheckResult:
         """Probe once. Never raises (except CancelledError); a timeout is ok=False."""
         ...
 
+    def starter(self) -> Starter:
+        """How this checker's checks start on the running loop, resolved once per checker:
+        the engine starts thousands of checks a second and looks nothing up per check.
+        tcp, tcp-half-open and http start on a shared reactor without a task."""
+        ...
 
-class Cancellable(Protocol):
-    def cancel(self) -> object: ...
+    def release(self) -> None:
+        """Let go of what the checker keeps between its checks (http's reused connection)."""
+        ...
 
 
-def begin_check(checker: Checker, timeout: float,
-                done: Callable[[CheckResult], None]) -> Cancellable:
+class TaskChecker:
+    """starter() and release() of a checker whose check() coroutine runs as a task and that
+    keeps nothing between its checks."""
+
+    def starter(self: Checker) -> Starter:
+        return functools.partial(_start_task, self)
+
+    def release(self) -> None:
+        """Nothing is kept between checks."""
+
+
+def begin_check(checker: Checker, timeout: float, done: Done) -> Cancellable:
     """Start one check on the running loop; `done` gets its result (not if cancelled)."""
-    return check_starter(checker)(timeout, done)
+    return checker.starter()(timeout, done)
 
 
-def check_starter(checker: Checker) -> Callable[[float, Callable[[CheckResult], None]],
-                                                 Cancellable]:
-    """begin_check for one checker on the running loop, resolved once: `start(timeout, done)`.
-    The engine starts thousands of checks a second and looks nothing up per check.
-
-    Checks with a `starter()` method (tcp, http: the epoll reactor) start without a task;
-    every other check runs its `check()` coroutine as a task."""
-    on_loop = getattr(checker, "starter", None)
-    if on_loop is not None:
-        return on_loop()
-    return functools.partial(_start_task, checker)
+def check_starter(checker: Checker) -> Starter:
+    """The checker's starter(): `start(timeout, done)` on the running loop."""
+    return checker.starter()
 
 
 def release(checker: Checker) -> None:
-    """Let go of what a checker keeps between its checks (http's reused connection)."""
-    let_go = getattr(checker, "release", None)
-    if let_go is not None:
-        let_go()
+    """The checker's release(): it lets go of what it keeps between its checks."""
+    checker.release()
 
 
-async def awaited(start: Callable[[float, Callable[[CheckResult], None]], Cancellable],
-                  timeout: float) -> CheckResult:
+async def awaited(start: Starter, timeout: float) -> CheckResult:
     """One check through a starter (check_starter), awaited; cancelling the caller cancels
     the check."""
     import asyncio
@@ -89,8 +105,7 @@ async def awaited(start: Callable[[float, Callable[[CheckResult], None]], Cancel
         handle.cancel()
 
 
-def _start_task(checker: Checker, timeout: float,
-                done: Callable[[CheckResult], None]) -> Cancellable:
+def _start_task(checker: Checker, timeout: float, done: Done) -> Cancellable:
     import asyncio  # here, not at the top: importing the package (agents do) stays cheap
 
     def finished(task: asyncio.Task[CheckResult]) -> None:

@@ -21,6 +21,7 @@ from .base import (
     CheckFailed,
     CheckResult,
     Target,
+    TaskChecker,
     check_address,
     check_port,
     guarded,
@@ -177,7 +178,7 @@ def parse_reply(msg: bytes, qname: bytes, qtype: int) -> tuple[int, list[str]]:
     return rcode, answers
 
 
-class DnsChecker:
+class DnsChecker(TaskChecker):
     kind: ClassVar[str] = "dns"
 
     def __init__(self, target: Target, options: Mapping[str, str]) -> None:

@@ -15,7 +15,15 @@ import signal
 from collections.abc import Mapping
 from typing import ClassVar
 
-from .base import CheckConfigError, CheckFailed, CheckResult, Target, guarded, option
+from .base import (
+    CheckConfigError,
+    CheckFailed,
+    CheckResult,
+    Target,
+    TaskChecker,
+    guarded,
+    option,
+)
 
 
 def _kill_group(pgid: int) -> None:
@@ -25,7 +33,7 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-class ExternalChecker:
+class ExternalChecker(TaskChecker):
     kind: ClassVar[str] = "external"
 
     def __init__(self, target: Target, options: Mapping[str, str]) -> None:

@@ -25,12 +25,14 @@ import random
 import socket
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import ClassVar
 
 from .base import (
     Cancellable,
     CheckResult,
+    Done,
+    Starter,
     Target,
     awaited,
     check_address,
@@ -40,7 +42,6 @@ from .base import (
 )
 from .loop_shared import Deadlines, PerLoop, fail_soon, ignore, report
 
-Done = Callable[[CheckResult], None]
 PORTS = 64                  # source ports reserved per address family
 SOURCE_TTL = 10.0           # seconds a looked-up source address is trusted
 FIRST_RESEND = 1.0          # as a connect's SYN: resent after 1 s, then 2 s later, ...
@@ -70,7 +71,7 @@ class HalfOpenChecker:
         self.pseudo_tail = (ipaddress.ip_address(self.address.partition("%")[0]).packed
                             + struct.pack("!HH", socket.IPPROTO_TCP, _HEADER.size))
 
-    def starter(self) -> Callable[[float, Done], Cancellable]:
+    def starter(self) -> Starter:
         try:
             prober = _PROBERS[self.family].get()
         except OSError:
@@ -79,6 +80,9 @@ class HalfOpenChecker:
 
     async def check(self, timeout: float) -> CheckResult:
         return await awaited(self.starter(), timeout)
+
+    def release(self) -> None:
+        """Nothing is kept between checks (the raw sockets are shared per family)."""
 
     def route_source(self) -> str:
         """The local address this node's routing picks for the real server (no packet sent)."""

@@ -26,6 +26,7 @@ from .base import (
     CheckFailed,
     CheckResult,
     Target,
+    TaskChecker,
     check_address,
     check_port,
     guarded,
@@ -139,7 +140,7 @@ class HttpChecker(_HttpRequest, streams.OnReactor):
     tls: ClassVar[bool] = False
 
 
-class HttpsChecker(_HttpRequest):
+class HttpsChecker(_HttpRequest, TaskChecker):
     kind: ClassVar[str] = "https"
     tls: ClassVar[bool] = True
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from .base import CheckResult, Target
+from .base import CheckResult, Target, TaskChecker
 
 
-class NoneChecker:
+class NoneChecker(TaskChecker):
     kind: ClassVar[str] = "none"
 
     def __init__(self, target: Target, options: Mapping[str, str]) -> None:

@@ -18,7 +18,15 @@ import weakref
 from collections.abc import Mapping
 from typing import ClassVar
 
-from .base import CheckFailed, CheckResult, Target, check_address, guarded, is_ipv6
+from .base import (
+    CheckFailed,
+    CheckResult,
+    Target,
+    TaskChecker,
+    check_address,
+    guarded,
+    is_ipv6,
+)
 
 ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -137,7 +145,7 @@ _PINGERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Pinger
     weakref.WeakKeyDictionary()
 
 
-class PingChecker:
+class PingChecker(TaskChecker):
     kind: ClassVar[str] = "ping"
 
     def __init__(self, target: Target, options: Mapping[str, str]) -> None:

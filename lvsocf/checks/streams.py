@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from .base import CheckFailed, CheckResult, awaited, describe_error
+from .base import CheckFailed, CheckResult, Done, awaited, describe_error
 from .loop_shared import Deadlines, PerLoop, fail_soon, ignore, report
 
 _WATCH = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
@@ -38,7 +38,6 @@ _CONNECTING, _SENDING, _READING = 0, 1, 2
 _STREAM = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
 MAX_RESPONSE = 1024 * 1024      # bytes read at most before the check must have decided
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)      # SO_LINGER on with 0 s: close() sends RST
-Done = Callable[[CheckResult], None]
 
 
 class KeepOpen(str):

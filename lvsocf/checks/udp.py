@@ -16,6 +16,7 @@ from .base import (
     CheckFailed,
     CheckResult,
     Target,
+    TaskChecker,
     check_address,
     check_port,
     guarded,
@@ -24,7 +25,7 @@ from .base import (
 )
 
 
-class UdpChecker:
+class UdpChecker(TaskChecker):
     kind: ClassVar[str] = "udp"
 
     def __init__(self, target: Target, options: Mapping[str, str]) -> None:

@@ -11,7 +11,7 @@ from examples_tools import cib_env, run
 
 from lvsocf.lab.simulate import simulate_xml
 
-# Promotion scores as ocf:lvsocf:IPVSSync sets them (lvsocf/agents/sync.py): 101 on the
+# Promotion scores as ocf:lvsocf:IPVSSync sets them (lvsocf/agents/sync/policy.py): 101 on the
 # promoted node, 100 on a backup whose daemon has warmed up, 1 before. node1 starts warm,
 # the others are still warming.
 SCORE_PROMOTED, SCORE_WARM, SCORE_WARMING = 101, 100, 1

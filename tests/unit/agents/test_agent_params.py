@@ -7,7 +7,7 @@ from sample_agent import DUMMY, PARAMETERS, monitor, start, stop
 
 from lvsocf.agents.base import Action, Agent
 from lvsocf.agents.errors import ConfigError
-from lvsocf.agents.params import Param, read_params
+from lvsocf.agents.params import Param, Params, read_params
 
 
 @pytest.mark.parametrize(("raw", "value"), [
@@ -124,6 +124,28 @@ def test_names_are_free_not_python_identifiers() -> None:
     values, _ = read_params([p], {"OCF_RESKEY_sync-id": "3"})
     assert values == {"sync-id": 3}
 
+
+
+def test_params_fall_back_on_the_declared_defaults() -> None:
+    declared = [Param("port", "p", type="integer", min=1, max=65535),
+                Param("retries", "r", type="integer", default=3),
+                Param("mode", "m", default="0 0"), Param("on", "o", type="boolean", default=True),
+                Param("off", "f", type="boolean"), Param("name", "n")]
+    values, _ = read_params(declared, {"OCF_RESKEY_retries": "x", "OCF_RESKEY_mode": "",
+                                       "OCF_RESKEY_name": "a"})
+    p = Params(declared, values)
+    assert dict(p) == values and p["retries"] is None and p["mode"] == ""   # as parsed
+    assert p.integer("retries") == 3                # invalid: the declared default
+    assert p.text("mode") == "0 0"                  # an empty string is unset
+    assert p.flag("on") is True and p.flag("off") is False
+    assert p.text("name") == "a" and p.integer("port") is None
+    assert p.integer("port", unset=0) == 0
+    with pytest.raises(ValueError, match="declares its default"):
+        p.integer("retries", unset=0)
+    with pytest.raises(KeyError):
+        p.value("undeclared")
+    assert Params.of(declared, p) is p
+    assert Params.of(declared, {"retries": 5}).integer("retries") == 5
 
 BASIC = {"start": start, "stop": stop, "monitor": monitor}
 BASIC_ACTIONS = [Action("start", 20), Action("stop", 20), Action("monitor", 20)]

@@ -24,6 +24,7 @@ def test_every_kind_builds_and_follows_the_protocol(kind):
     assert isinstance(checker, Checker)
     assert checker.kind == kind
     assert asyncio.iscoroutinefunction(checker.check)
+    assert callable(checker.starter) and checker.release() is None
 
 
 def test_unknown_kind():

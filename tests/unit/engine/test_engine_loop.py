@@ -9,6 +9,7 @@ import time
 from engine_harness import KEY, Backend, FakeKernel, record, register, until
 
 from lvsocf import state
+from lvsocf.checks.base import TaskChecker
 from lvsocf.engine.engine import Engine
 from lvsocf.ipvs.model import RealServer, ServiceKey
 from lvsocf.records import ServiceRecord
@@ -273,7 +274,7 @@ def test_secrets_stay_out_of_logs_and_health(state_dir, fake, caplog):
     assert "hunter2" not in caplog.text and "hunter2" not in published
 
 
-class SlowFailure:
+class SlowFailure(TaskChecker):
     """A checker whose every check times out (as a starved loop makes a healthy server's
     check time out)."""
 

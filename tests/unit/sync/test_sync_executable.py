@@ -99,8 +99,8 @@ def test_without_ipvs(tmp_path):
                     reason="needs root and unshare")
 def test_depth_10_interface_checks(tmp_path):
     """In a fresh network namespace lo is down and has no IPv4 address."""
-    code = ("import sys; from lvsocf.agents import sync; from lvsocf.agents.base import "
-            "ArgsError\ntry:\n    sync.check_host({'interface': sys.argv[1], "
+    code = ("import sys; from lvsocf.agents.sync import validation; from lvsocf.agents.base "
+            "import ArgsError\ntry:\n    validation.check_host({'interface': sys.argv[1], "
             "'mcast_group': sys.argv[2]}, None)\nexcept ArgsError as e:\n    print(e)")
     def run(interface: str, group: str = "") -> str:
         return subprocess.run(["unshare", "-n", sys.executable, "-c", code, interface, group],
