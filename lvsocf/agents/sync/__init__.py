@@ -41,18 +41,20 @@ AGENT = Agent(
     """Runs the kernel's IPVS connection-sync daemons so that a backup director knows every
     connection and takes them over at failover. Configure it as a promotable clone with
     promoted-max=1. Hot standby (the shipped examples): the IPVS services and real servers
-    are clones on every director; colocate the Promoted role with the service clone and the
-    VIP with the Promoted role, ordered after the promotion, so a failover moves only these two.
-    Unpromoted: backup daemon (backup_only as configured). Promoted: master daemon, the backup
-    daemon kept running, backup_only 0. It also sets the sync sysctls (defaults keep idle
-    long-lived connections alive on the backup) and optionally the IPVS timeouts.
-    Promotion scores: 1 while a node's backup daemon warms up, 100 once it has run for the
-    warm-up period, 101 on the promoted node, so a returning director does not take the role
-    back with an empty table. To fail back to a preferred node once it is warm, use a rule
-    on the warm score, which also beats resource-stickiness:
-    location sync-failback-node1 ipvs-sync rule role=Promoted inf: #uname eq node1 and
-    master-sync number:gte 100 (a plain location score would promote the node while it is
-    still warming up, or never, against stickiness).""",
+    are clones on every director; colocate the VIP with its service clone and the Promoted
+    role with the VIP (Pacemaker 3.0 does not apply a Promoted role's colocation with a
+    clone), so a failover moves only these two; where backups must not balance, order the
+    VIP after the promotion. Unpromoted: backup daemon (backup_only as configured).
+    Promoted: master daemon, the backup daemon kept running, backup_only 0. It also sets the
+    sync sysctls (defaults keep idle long-lived connections alive on the backup) and
+    optionally the IPVS timeouts. Promotion scores: 1 while a node's backup daemon warms up,
+    100 once it has run for the warm-up period, 101 on the promoted node. Give them to the
+    VIP as its location score, so it goes to the warmest director and a returning one does
+    not take over with an empty table: location www-vip-on-warm-sync www-vip rule
+    master-sync: defined master-sync. To fail back to a preferred node once it is warm:
+    location www-vip-failback-node1 www-vip rule inf: #uname eq node1 and master-sync
+    number:gte 100 (a plain location score would move the VIP while the node is still
+    warming up, or never, against stickiness).""",
     parameters=PARAMETERS, actions=ACTIONS, handlers=HANDLERS, validate=validate,
     promotable=True,
 )
