@@ -51,6 +51,11 @@ class Op:
     payload: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        key, server, kind = _SHAPES[self.kind]
+        if ((key is True and self.key is None) or (server and self.server is None)
+                or (kind is not None and not isinstance(self.attributes, kind))):
+            raise TypeError(f"{self.kind.name} needs {'a key, ' if key else ''}"
+                            f"{'a server, ' if server else ''}attributes of type {kind}")
         object.__setattr__(self, "payload", _encode(self))
 
     @property
@@ -122,6 +127,16 @@ class Op:
     @classmethod
     def zero(cls, key: ServiceKey | None = None) -> Op:
         return cls(OpKind.ZERO, key)
+
+
+# per kind: key needed (True) or optional (None), server needed, type of attributes
+_SHAPES = {
+    OpKind.ADD_SERVICE: (True, False, Service), OpKind.EDIT_SERVICE: (True, False, Service),
+    OpKind.DELETE_SERVICE: (True, False, None), OpKind.ADD_REAL_SERVER: (True, True, None),
+    OpKind.EDIT_REAL_SERVER: (True, True, None), OpKind.DELETE_REAL_SERVER: (True, True, None),
+    OpKind.START_DAEMON: (None, False, SyncDaemon), OpKind.STOP_DAEMON: (None, False, str),
+    OpKind.SET_TIMEOUTS: (None, False, Timeouts), OpKind.ZERO: (None, False, None),
+}
 
 
 def _encode(op: Op) -> bytes:

@@ -3,6 +3,7 @@ generic codec, and our encoding against pyroute2's independent IPVS decoder."""
 import dataclasses
 import struct
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -150,6 +151,10 @@ def test_op_is_typed_and_encoded_once():
     assert op == Op(OpKind.ADD_REAL_SERVER, key, rs) and op.payload is op.payload
     assert op.names(key, RealServer("10.0.1.1", 80, weight=9))
     assert not op.names(ServiceKey("tcp", "10.0.0.2", 80), rs)
+    with pytest.raises(TypeError):
+        Op(OpKind.ADD_REAL_SERVER, key)
+    with pytest.raises(TypeError):
+        Op(OpKind.ADD_SERVICE, key)
     delete = Op.delete_real_server(key, "10.0.1.1", 80)
     assert delete.names(key, rs) and delete.what == "real server 10.0.1.1:80 of tcp 10.0.0.1:80"
 
