@@ -234,6 +234,7 @@ _NEEDED = ("dest.addr", "dest.port", "dest.fwd_method", "dest.weight", "dest.add
 _OPTIONAL = ("dest.u_thresh", "dest.l_thresh", "dest.active_conns", "dest.inact_conns",
              "dest.persist_conns", "dest.tun_type", "dest.tun_port", "dest.tun_flags")
 _new = object.__new__
+_ntop, _ntohs, _AF_INET = socket.inet_ntop, socket.ntohs, socket.AF_INET
 
 
 class _Layout:
@@ -248,8 +249,15 @@ class _Layout:
         self.header_of = operator.itemgetter(*header_at)
         zero = len(header_at) + len(where)          # the index of an appended 0
         self.fields = operator.itemgetter(*(where.get(n, zero) for n in _NEEDED + _OPTIONAL))
+        self.missing = any(n not in where for n in _OPTIONAL)
         prefix = "dest.stats64." if "dest.stats64.conns" in where else "dest.stats."
-        self.stats = operator.itemgetter(*(where.get(prefix + n, zero) for n in _STATS_NAMES))
+        at = [where.get(prefix + n, zero) for n in _STATS_NAMES]
+        self.missing |= zero in at
+        step = at[1] - at[0]
+        if step > 0 and at == list(range(at[0], at[0] + step * len(at), step)):
+            self.stats = operator.itemgetter(slice(at[0], at[-1] + 1, step))  # one C slice
+        else:
+            self.stats = operator.itemgetter(*at)
 
     @classmethod
     def learn(cls, message: memoryview) -> _Layout | None:
@@ -296,19 +304,20 @@ class _Layout:
         values = self.struct.unpack_from(message, codec.REPLY_START)
         if self.header_of(values) != self.headers:
             return None
-        values += (0,)
+        if self.missing:
+            values += (0,)
         (addr, port, fwd, weight, family, u_thresh, l_thresh, active, inactive, persist,
          tun_type, tun_port, tun_flags) = self.fields(values)
         rs = _new(RealServer)    # the fields are already canonical: skip __post_init__
         rs.__dict__.update(
-            address=socket.inet_ntop(socket.AF_INET, addr[:4]) if family == socket.AF_INET
+            address=_ntop(_AF_INET, addr[:4]) if family == _AF_INET
             else str(ipaddress.IPv6Address(addr[:16])),
-            port=socket.ntohs(port), method=METHOD_NAMES.get(fwd & 7, "gate"), weight=weight,
+            port=_ntohs(port), method=METHOD_NAMES.get(fwd & 7, "gate"), weight=weight,
             u_threshold=u_thresh, l_threshold=l_thresh,
-            tun_type=TUNNEL_TYPE_NAMES.get(tun_type, "ipip"), tun_port=socket.ntohs(tun_port),
+            tun_type=TUNNEL_TYPE_NAMES.get(tun_type, "ipip"), tun_port=_ntohs(tun_port),
             tun_flags=tun_flags)
         stats = _new(Stats)
-        stats.__dict__.update(zip(_STATS_NAMES, self.stats(values), strict=True))
+        stats.__dict__.update(zip(_STATS_NAMES, self.stats(values)))    # noqa: B905 (10 and 10)
         info = _new(RealServerInfo)
         info.__dict__.update(real_server=rs, active_conns=active, inactive_conns=inactive,
                              persistent_conns=persist, stats=stats)
