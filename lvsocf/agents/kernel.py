@@ -1,6 +1,6 @@
 """Agent-side access to lvsocf.ipvs: IPVS errors become OCF errors with plain exit reasons.
 
-Importing this module is cheap; the netlink backend (and pyroute2) loads on first use.
+Importing this module is cheap; the netlink backend loads on first use.
 """
 from __future__ import annotations
 

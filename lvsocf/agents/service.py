@@ -171,6 +171,7 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
 
 def _apply(ctx: Context) -> int:
     from lvsocf.ipvs import reconcile
+    from lvsocf.ipvs.op import OpKind
 
     svc = desired(ctx.params)
     fallback = fallback_server(ctx.params, svc.key)
@@ -179,7 +180,8 @@ def _apply(ctx: Context) -> int:
         if result.failed:
             raise kernel.as_ocf(result.failed[0][1])
         for op in result.applied:
-            ctx.logger.info("%s: %s", "created" if op.cmd == 1 else "edited in place", op.what)
+            verb = "created" if op.kind is OpKind.ADD_SERVICE else "edited in place"
+            ctx.logger.info("%s: %s", verb, op.what)
         ServiceRecord(svc.key, fallback).write(ctx.instance)
         if fallback is not None:
             _await_fallback(ctx, k, svc.key, fallback)

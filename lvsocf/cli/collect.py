@@ -38,11 +38,7 @@ def read_sysctls() -> dict[str, int | list[int] | str | None]:
 
 def read_kernel() -> KernelView:
     """The whole IPVS table, daemons, timeouts and sysctls; raises CollectError."""
-    try:
-        from lvsocf.ipvs.netlink import Ipvs
-    except ImportError as exc:           # pyroute2 missing: an installation problem
-        raise CollectError(f"cannot load the netlink backend ({exc}): is pyroute2 "
-                           "installed?") from None
+    from lvsocf.ipvs.netlink import Ipvs  # pure lvsocf: nothing optional to miss
     try:
         with Ipvs(load_module=False) as k:
             version, size = k.version()

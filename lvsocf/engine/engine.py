@@ -338,5 +338,4 @@ class _Retry(Exception):
 
 
 def _names(op: Op, m: Monitor) -> bool:
-    server = m.reg.server
-    return f" {server.address}:{server.port} " in op.what or f" {server} " in op.what
+    return op.names(m.reg.key, m.reg.server)

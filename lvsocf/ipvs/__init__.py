@@ -1,3 +1,3 @@
-"""The only code that talks to the kernel's IPVS: typed model, netlink backend, /proc and sysctl
-readers, and reconcile. Import the submodules you need; netlink pulls in pyroute2 (costly), the
-others do not."""
+"""The only code that talks to the kernel's IPVS: typed model (model.py), typed writes (op.py),
+the pure wire format (protocol.py tables, codec.py framing, wire.py messages), the netlink
+socket (netlink.py), /proc and sysctl readers, and reconcile. None of it imports pyroute2."""

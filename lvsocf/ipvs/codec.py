@@ -1,81 +1,75 @@
-"""A fast struct-based encoder/decoder driven by the protocol's pyroute2 NLA tables.
+"""Netlink framing and a struct-based attribute codec driven by the tables of protocol.py.
 
-pyroute2's own marshalling costs ~0.2 ms per IPVS message on the host (x20 under TCG), which
-makes bulk applies several times slower than `ipvsadm -R`. The tables in protocol.py stay the
-single definition of the wire format; this module only reads them.
+Pure byte handling, no sockets. protocol.py stays the single definition of the wire format;
+this module only reads it.
 """
 from __future__ import annotations
 
+import socket
 import struct
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
+
+from lvsocf.ipvs.protocol import Table
 
 NLMSG_HDR = struct.Struct("=IHHII")
 GENL_HDR = struct.Struct("=BBH")
 NLA_HDR = struct.Struct("=HH")
+NLMSGERR = struct.Struct("=i")
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_DUMP = 0x300
 NLA_F_NESTED = 0x8000
 NLA_TYPE_MASK = 0x3FFF
+REPLY_START = NLMSG_HDR.size + GENL_HDR.size    # attributes of a message start here
 
-_SCALARS = {
-    "uint8": struct.Struct("=B"), "uint16": struct.Struct("=H"),
-    "uint32": struct.Struct("=I"), "uint64": struct.Struct("=Q"),
+SCALARS = {
+    "u8": struct.Struct("=B"), "u16": struct.Struct("=H"),
+    "u32": struct.Struct("=I"), "u64": struct.Struct("=Q"),
     "be16": struct.Struct(">H"), "be32": struct.Struct(">I"),
 }
 
 
 class Schema:
-    """Name/index lookup for one NLA class: (index, kind, nested schema or struct)."""
+    """Name and number lookup for one Table: (number, kind, nested schema or struct)."""
 
-    def __init__(self, cls: type) -> None:
+    def __init__(self, table: Table) -> None:
         self.by_name: dict[str, tuple[int, str, Any]] = {}
         self.by_index: dict[int, tuple[str, str, Any]] = {}
-        for index, (name, kind) in enumerate(cls.nla_map):
+        for index, (name, kind) in enumerate(table.fields, start=1):
             sub: Any = None
-            if kind not in _SCALARS and kind not in ("none", "asciiz", "cdata", "ip4addr",
-                                                     "ip6addr", "hex"):
-                nested = getattr(cls, kind, None)
-                if nested is None:
-                    kind = "hex"
-                elif getattr(nested, "fields", None) and not getattr(nested, "nla_map", None):
-                    sub = struct.Struct("=" + "".join(f for _, f in nested.fields))
-                    kind = "struct"
-                else:
-                    sub = schema(nested)
-                    kind = "nested"
-            short = name.removeprefix(getattr(cls, "prefix", None) or "").lower()
-            self.by_name[short] = (index, kind, sub)
-            self.by_index[index] = (short, kind, sub)
+            if isinstance(kind, Table):
+                kind, sub = "nested", schema(kind)
+            elif kind not in SCALARS and kind not in ("asciiz", "bytes", "ip4", "ip6"):
+                kind, sub = "struct", struct.Struct(kind)
+            self.by_name[name] = (index, kind, sub)
+            self.by_index[index] = (name, kind, sub)
 
 
 @cache
-def schema(cls: type) -> Schema:
-    return Schema(cls)
+def schema(table: Table) -> Schema:
+    return Schema(table)
 
 
 def _pack_value(kind: str, sub: Any, value: Any) -> bytes:
-    if kind in _SCALARS:
-        return _SCALARS[kind].pack(value)
+    if kind in SCALARS:
+        return SCALARS[kind].pack(value)
     if kind == "asciiz":
         return value.encode() + b"\0"
-    if kind in ("cdata", "hex"):
+    if kind == "bytes":
         return bytes(value)
-    if kind == "ip4addr":
-        return bytes(map(int, value.split(".")))
-    if kind == "ip6addr":
-        import socket
+    if kind == "ip4":
+        return socket.inet_pton(socket.AF_INET, value)
+    if kind == "ip6":
         return socket.inet_pton(socket.AF_INET6, value)
     if kind == "struct":
         return sub.pack(*value)
-    if kind == "nested":
-        return encode_attrs(sub, value)
-    raise ValueError(f"cannot encode NLA kind {kind}")
+    return encode_attrs(sub, value)      # nested
 
 
 def encode_attrs(sch: Schema, items: Any) -> bytes:
-    """items: mapping or (name, value) pairs with short lower-case names ("addr", "port")."""
+    """items: a mapping or (name, value) pairs, names as in protocol.py ("addr", "port")."""
     out = bytearray()
     for name, value in (items.items() if hasattr(items, "items") else items):
         index, kind, sub = sch.by_name[name]
@@ -88,6 +82,7 @@ def encode_attrs(sch: Schema, items: Any) -> bytes:
 
 def decode_attrs(sch: Schema, data: bytes | memoryview, offset: int = 0,
                  end: int | None = None) -> dict[str, Any]:
+    """The attributes in data[offset:end] by name; unknown numbers are skipped."""
     end = len(data) if end is None else end
     result: dict[str, Any] = {}
     while offset + 4 <= end:
@@ -95,20 +90,22 @@ def decode_attrs(sch: Schema, data: bytes | memoryview, offset: int = 0,
         if length < 4:
             break
         entry = sch.by_index.get(raw_type & NLA_TYPE_MASK)
-        start, stop = offset + 4, offset + length
+        start, stop = offset + 4, min(offset + length, end)
         if entry is not None:
             name, kind, sub = entry
-            if kind in _SCALARS:
-                result[name] = _SCALARS[kind].unpack_from(data, start)[0]
+            if kind in SCALARS:
+                result[name] = SCALARS[kind].unpack_from(data, start)[0]
             elif kind == "asciiz":
                 result[name] = bytes(data[start:stop]).split(b"\0", 1)[0].decode()
             elif kind == "struct":
                 result[name] = sub.unpack_from(data, start)
             elif kind == "nested":
                 result[name] = decode_attrs(sub, data, start, stop)
-            elif kind == "ip4addr":
-                result[name] = ".".join(str(b) for b in data[start:start + 4])
-            elif kind != "none":
+            elif kind == "ip4":
+                result[name] = socket.inet_ntop(socket.AF_INET, bytes(data[start:start + 4]))
+            elif kind == "ip6":
+                result[name] = socket.inet_ntop(socket.AF_INET6, bytes(data[start:start + 16]))
+            else:
                 result[name] = bytes(data[start:stop])
         offset += (length + 3) & ~3
     return result
@@ -116,17 +113,23 @@ def decode_attrs(sch: Schema, data: bytes | memoryview, offset: int = 0,
 
 def frame(family: int, flags: int, seq: int, cmd: int, version: int, attrs: bytes) -> bytes:
     """One generic-netlink request: nlmsghdr + genlmsghdr + attributes."""
-    size = NLMSG_HDR.size + GENL_HDR.size + len(attrs)
+    size = REPLY_START + len(attrs)
     return NLMSG_HDR.pack(size, family, flags, seq, 0) + GENL_HDR.pack(cmd, version, 0) + attrs
 
 
-def split_messages(data: bytes):
-    """Yield (type, flags, seq, payload memoryview) for each netlink message in a datagram."""
+def split_messages(data: bytes | memoryview) -> Iterator[tuple[int, int, int, memoryview]]:
+    """(type, flags, seq, message) for each netlink message in a datagram; `message` is the
+    whole message, header included (attributes start at REPLY_START)."""
     view = memoryview(data)
-    offset = 0
-    while offset + NLMSG_HDR.size <= len(data):
-        length, mtype, flags, seq, _pid = NLMSG_HDR.unpack_from(data, offset)
-        if length < NLMSG_HDR.size:
+    offset, size = 0, len(view)
+    while offset + 16 <= size:
+        length, mtype, flags, seq, _pid = NLMSG_HDR.unpack_from(view, offset)
+        if length < 16:
             break
-        yield mtype, flags, seq, view[offset + NLMSG_HDR.size: offset + length]
+        yield mtype, flags, seq, view[offset:offset + length]
         offset += (length + 3) & ~3
+
+
+def error_code(message: memoryview) -> int:
+    """The errno of an NLMSG_ERROR message (0: an acknowledgement)."""
+    return -NLMSGERR.unpack_from(message, NLMSG_HDR.size)[0]

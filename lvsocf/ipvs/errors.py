@@ -5,7 +5,10 @@ import errno
 
 
 class IpvsError(Exception):
-    """Any IPVS failure; str() is a plain sentence."""
+    """Any IPVS failure; str() is a plain sentence. `op`: the lvsocf.ipvs.op.Op that failed,
+    when the error answers one."""
+
+    op = None
 
 
 class NotAvailable(IpvsError):

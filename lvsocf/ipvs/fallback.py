@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
-from lvsocf.ipvs.netlink import Op, ops
+from lvsocf.ipvs.op import Op
 
 
 def plan_fallback(key: ServiceKey, fallback: RealServer | None,
@@ -16,7 +16,7 @@ def plan_fallback(key: ServiceKey, fallback: RealServer | None,
     others_up = any(i.real_server.ident != fallback.ident and i.real_server.weight > 0
                     for i in actual)
     if others_up and present:
-        return [ops.delete_real_server(key, *fallback.ident)]
+        return [Op.delete_real_server(key, *fallback.ident)]
     if not others_up and not present:
-        return [ops.add_real_server(key, fallback)]
+        return [Op.add_real_server(key, fallback)]
     return []

@@ -1,185 +1,48 @@
-"""The netlink backend: every IPVS read and write goes through `Ipvs`.
+"""The netlink socket: every IPVS read and write goes through `Ipvs`.
 
-Requests are framed with codec.py from the tables in protocol.py and sent on a plain
-NETLINK_GENERIC socket bound in the caller's network namespace. Bulk operations are pipelined:
-all requests of a batch are written before any acknowledgement is read, and each ack is
-matched back to its request by sequence number, so one failure names its own entry.
+Bytes come from lvsocf.ipvs.wire (pure encode/decode); this module owns the NETLINK_GENERIC
+socket bound in the caller's network namespace: sending, receiving, acknowledgements and
+errors. Writes are batched: many requests per sendmsg, an acknowledgement requested only from
+the last of each batch (the kernel still answers every failing request with an error carrying
+its sequence number), so each failure is reported for its own Op.
 """
 from __future__ import annotations
 
 import errno
-import functools
-import ipaddress
-import itertools
 import socket
 import struct
 import subprocess
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from lvsocf.ipvs import codec, errors, protocol
+from lvsocf.ipvs import codec, errors, protocol, wire
 from lvsocf.ipvs.model import (
-    F_ONEPACKET,
-    F_PERSISTENT,
-    FAMILIES,
-    FAMILY_NAMES,
-    METHOD_NAMES,
-    METHODS,
-    PROTOCOL_NAMES,
-    PROTOCOLS,
-    TUNNEL_TYPE_NAMES,
-    TUNNEL_TYPES,
     RealServer,
     RealServerInfo,
     Service,
     ServiceInfo,
     ServiceKey,
-    Stats,
     SyncDaemon,
     Timeouts,
-    sched_flag_names,
 )
+from lvsocf.ipvs.op import Op, OpKind
+from lvsocf.ipvs.wire import netmask_from_wire, netmask_to_wire
+
+__all__ = ["Ipvs", "Op", "OpKind", "iter_services", "netmask_from_wire", "netmask_to_wire"]
 
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY = 3
-ALL_FLAGS = 0xFFFFFFFF
-NLMSGERR = struct.Struct("=i")
-WINDOW = 128
+SOL_NETLINK, NETLINK_CAP_ACK = 270, 10
 SO_RCVBUFFORCE, SO_SNDBUFFORCE = 33, 32
-_MSG = codec.schema(protocol.IpvsMessage)
-_INFO = codec.schema(protocol.IpvsInfoMessage)
+BUFFER = 8 << 20
+# Requests per sendmsg. Each may earn an error message (36 bytes with NETLINK_CAP_ACK, under
+# 1 KiB of receive buffer): a batch cannot overflow the buffer even when all of it fails.
+BATCH = 256
+RECV_SIZE = 1 << 20
+REQUEST, ACK, DUMP = codec.NLM_F_REQUEST, codec.NLM_F_ACK, codec.NLM_F_DUMP
+_HEADERS = codec.NLMSG_HDR.size + codec.GENL_HDR.size
 
-
-@dataclass(frozen=True)
-class Op:
-    """One write: cmd plus its attributes, and a description for error messages."""
-
-    cmd: int
-    attrs: bytes
-    what: str
-
-
-# ---- model <-> wire ---------------------------------------------------------------------
-# The pyroute2 workarounds live here: full dest attributes on every SET (a SET without
-# fwd_method turns NAT into DR), fwmark services with af and netmask, the IPv6 netmask as a
-# host-order prefix length, and raw stats/flags decoding (pyroute2's from_message drops them).
-
-def _addr_bytes(address: str) -> bytes:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    return socket.inet_pton(family, address).ljust(16, b"\0")
-
-
-def _addr_str(raw: bytes, family: int) -> str:
-    if family == socket.AF_INET6:
-        return socket.inet_ntop(socket.AF_INET6, bytes(raw[:16]))
-    return socket.inet_ntop(socket.AF_INET, bytes(raw[:4]))
-
-
-def netmask_to_wire(family: str, netmask: str | int) -> int:
-    """The kernel reads the netmask as raw be32: IPv4 mask bytes, or an IPv6 prefix length
-    stored in host byte order."""
-    if family == "inet6":
-        return int.from_bytes(struct.pack("=I", int(netmask)), "big")
-    return int(ipaddress.IPv4Address(str(netmask)))
-
-
-def netmask_from_wire(family: str, value: int) -> str | int:
-    if family == "inet6":
-        return struct.unpack("=I", value.to_bytes(4, "big"))[0]
-    return str(ipaddress.IPv4Address(value))
-
-
-def _key_attrs(key: ServiceKey) -> dict:
-    if key.fwmark:
-        return {"af": FAMILIES[key.family], "fwmark": key.fwmark}
-    return {"af": FAMILIES[key.family], "protocol": PROTOCOLS[key.protocol],
-            "addr": _addr_bytes(key.address), "port": key.port}
-
-
-def _service_attrs(svc: Service) -> dict:
-    attrs = _key_attrs(svc.key)
-    attrs.update({
-        "sched_name": svc.scheduler,
-        "flags": (svc.flag_bits, ALL_FLAGS),
-        "timeout": svc.persistent,
-        "netmask": netmask_to_wire(svc.key.family, svc.effective_netmask),
-    })
-    if svc.pe_name:
-        attrs["pe_name"] = svc.pe_name
-    return attrs
-
-
-def _dest_attrs(rs: RealServer) -> dict:
-    attrs = {"addr": _addr_bytes(rs.address), "port": rs.port,
-             "fwd_method": METHODS[rs.method], "weight": rs.weight,
-             "u_thresh": rs.u_threshold, "l_thresh": rs.l_threshold,
-             "addr_family": FAMILIES[rs.family]}
-    if rs.method == "ipip" and rs.tun_type != "ipip":
-        attrs.update(tun_type=TUNNEL_TYPES[rs.tun_type], tun_port=rs.tun_port,
-                     tun_flags=rs.tun_flags)
-    return attrs
-
-
-def _stats(attrs: dict) -> Stats:
-    raw = attrs.get("stats64") or attrs.get("stats") or {}
-    return Stats(**{name: raw.get(name, 0) for name in Stats.__dataclass_fields__})
-
-
-def _service_from(attrs: dict) -> ServiceInfo:
-    family = FAMILY_NAMES.get(attrs.get("af", 2), "inet")
-    if attrs.get("fwmark"):
-        key = ServiceKey(fwmark=attrs["fwmark"], family=family)
-    else:
-        key = ServiceKey(protocol=PROTOCOL_NAMES.get(attrs.get("protocol"), "tcp"),
-                         address=_addr_str(attrs["addr"], FAMILIES[family]),
-                         port=attrs.get("port", 0))
-    flags = attrs.get("flags", (0, 0))[0]
-    scheduler = attrs.get("sched_name", "")
-    persistent = attrs.get("timeout", 0) if flags & F_PERSISTENT else 0
-    netmask = netmask_from_wire(family, attrs["netmask"]) if "netmask" in attrs else None
-    svc = Service(key=key, scheduler=scheduler, sched_flags=sched_flag_names(flags, scheduler),
-                  persistent=persistent, netmask=netmask, pe_name=attrs.get("pe_name", ""),
-                  one_packet=bool(flags & F_ONEPACKET))
-    return ServiceInfo(service=svc, stats=_stats(attrs))
-
-
-def _dest_from(attrs: dict, default_family: str) -> RealServerInfo:
-    family = attrs.get("addr_family", FAMILIES[default_family])
-    rs = RealServer(address=_addr_str(attrs["addr"], family), port=attrs.get("port", 0),
-                    method=METHOD_NAMES.get(attrs.get("fwd_method", 3) & 7, "gate"),
-                    weight=attrs.get("weight", 0), u_threshold=attrs.get("u_thresh", 0),
-                    l_threshold=attrs.get("l_thresh", 0),
-                    tun_type=TUNNEL_TYPE_NAMES.get(attrs.get("tun_type", 0), "ipip"),
-                    tun_port=attrs.get("tun_port", 0), tun_flags=attrs.get("tun_flags", 0))
-    return RealServerInfo(real_server=rs, active_conns=attrs.get("active_conns", 0),
-                          inactive_conns=attrs.get("inact_conns", 0),
-                          persistent_conns=attrs.get("persist_conns", 0), stats=_stats(attrs))
-
-
-def _daemon_from(attrs: dict) -> SyncDaemon:
-    state = {v: k for k, v in protocol.DAEMON_STATES.items()}.get(attrs.get("state"), "unknown")
-    group = attrs.get("mcast_group")
-    if group in (None, "0.0.0.0") and "mcast_group6" in attrs:
-        group6 = str(ipaddress.IPv6Address(bytes(attrs["mcast_group6"][:16])))
-        group = None if group6 == "::" else group6
-    return SyncDaemon(state=state, interface=attrs.get("mcast_ifn", ""),
-                      syncid=attrs.get("sync_id", 0), maxlen=attrs.get("sync_maxlen", 0),
-                      mcast_group=None if group == "0.0.0.0" else group,
-                      mcast_port=attrs.get("mcast_port", 0), mcast_ttl=attrs.get("mcast_ttl", 0))
-
-
-def _attrs(**items: dict | int | bytes) -> bytes:
-    return codec.encode_attrs(_MSG, items)
-
-
-@functools.lru_cache(maxsize=1024)
-def _key_nla(key: ServiceKey) -> bytes:
-    """The encoded service-key attribute: the same for every real server of a service."""
-    return _attrs(service=_key_attrs(key))
-
-
-# ---- the socket -------------------------------------------------------------------------
 
 class Ipvs:
     """A connection to the kernel's IPVS in the current network namespace."""
@@ -189,11 +52,16 @@ class Ipvs:
         for forced, plain in ((SO_RCVBUFFORCE, socket.SO_RCVBUF),
                               (SO_SNDBUFFORCE, socket.SO_SNDBUF)):
             try:
-                self._sock.setsockopt(socket.SOL_SOCKET, forced, 4 << 20)
+                self._sock.setsockopt(socket.SOL_SOCKET, forced, BUFFER)
             except PermissionError:
-                self._sock.setsockopt(socket.SOL_SOCKET, plain, 4 << 20)
+                self._sock.setsockopt(socket.SOL_SOCKET, plain, BUFFER)
+        try:        # errors without a copy of the request (Linux >= 4.3)
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
+        except OSError:
+            pass
         self._sock.bind((0, 0))
-        self._seq = itertools.count(1)
+        self._buffer = bytearray(RECV_SIZE)
+        self._seq = 0
         try:
             self.family = self._resolve_family()
         except errors.NotFound:
@@ -214,209 +82,160 @@ class Ipvs:
 
     # -- transport
     def _resolve_family(self) -> int:
-        ctrl = codec.schema(protocol.CtrlMessage)
-        attrs = codec.encode_attrs(ctrl, {"family_name": protocol.GENL_NAME})
-        replies = self._exchange([(GENL_ID_CTRL, codec.NLM_F_REQUEST | codec.NLM_F_ACK,
-                                   CTRL_CMD_GETFAMILY, 1, attrs)], "IPVS netlink family")
-        error, payloads = replies[0]
-        if error:
-            raise errors.from_errno(error, "IPVS netlink family")
-        decoded = codec.decode_attrs(ctrl, payloads[0], codec.GENL_HDR.size)
-        return decoded["family_id"]
+        payload = codec.encode_attrs(wire.CTRL, {"family_name": protocol.GENL_NAME})
+        replies = self._request(CTRL_CMD_GETFAMILY, payload, "IPVS netlink family",
+                                family=GENL_ID_CTRL)
+        return wire.decode(replies[0], wire.CTRL)["family_id"]
 
-    def _exchange(self, requests: Sequence[tuple[int, int, int, int, bytes]], what: str,
-                  ) -> list[tuple[int, list[memoryview]]]:
-        """Send (type, flags, cmd, version, attrs) requests pipelined, WINDOW at a time (more
-        acks in flight overflow the receive buffer: ENOBUFS); return per request
-        (errno or 0, reply payloads)."""
-        out: list[tuple[int, list[memoryview]]] = []
-        for start in range(0, len(requests), WINDOW):
-            out += self._exchange_window(requests[start:start + WINDOW])
-        return out
+    def _next_seqs(self, count: int) -> int:
+        """Reserve `count` sequence numbers; the first of them."""
+        self._seq += count
+        return self._seq - count + 1
 
-    def _exchange_window(self, requests: Sequence[tuple[int, int, int, int, bytes]],
-                         ) -> list[tuple[int, list[memoryview]]]:
-        seqs = []
-        chunk = bytearray()
-        for mtype, flags, cmd, version, attrs in requests:
-            seq = next(self._seq)
-            seqs.append(seq)
-            chunk += codec.frame(mtype, flags, seq, cmd, version, attrs)
-        self._send(chunk)
-        results: dict[int, tuple[int, list[memoryview]]] = {s: (0, []) for s in seqs}
-        pending = set(seqs)
-        while pending:
-            for mtype, _flags, seq, payload in codec.split_messages(self._recv()):
-                if seq not in results:
+    def _messages(self) -> Iterable[tuple[int, int, int, memoryview]]:
+        """The messages of one datagram, valid until the next call."""
+        try:
+            size = self._sock.recv_into(self._buffer)
+        except OSError as exc:      # ENOBUFS: answers were lost, outcomes are unknown
+            raise errors.IpvsError(f"IPVS: reading the kernel's answers: {exc}") from exc
+        return codec.split_messages(memoryview(self._buffer)[:size])
+
+    def _request(self, cmd: int, payload: bytes, what: str, dump: bool = False,
+                 family: int | None = None,
+                 convert: Callable[[memoryview], Any] = bytes) -> list:
+        """One request; its replies (whole messages) through `convert`. Raises its error."""
+        seq = self._next_seqs(1)
+        flags = REQUEST | (DUMP if dump else ACK)
+        self._sock.send(codec.frame(self.family if family is None else family, flags, seq,
+                                    cmd, protocol.GENL_VERSION, payload))
+        replies = []
+        while True:
+            for mtype, _flags, rseq, message in self._messages():
+                if rseq != seq:
                     continue
                 if mtype == codec.NLMSG_ERROR:
-                    results[seq] = (-NLMSGERR.unpack_from(payload)[0], results[seq][1])
-                    pending.discard(seq)
-                elif mtype == codec.NLMSG_DONE:
-                    pending.discard(seq)
-                else:
-                    results[seq][1].append(payload)
-        return [results[s] for s in seqs]
-
-    def _send(self, data: bytes | bytearray) -> None:
-        self._sock.send(bytes(data))
-
-    def _recv(self) -> bytes:
-        return self._sock.recv(1 << 20)
-
-    def _ipvs(self, ops: Sequence[Op], flags: int = codec.NLM_F_REQUEST | codec.NLM_F_ACK,
-              ) -> list[tuple[int, list[memoryview]]]:
-        return self._exchange([(self.family, flags, op.cmd, protocol.GENL_VERSION, op.attrs)
-                               for op in ops], "IPVS")
-
-    def _one(self, op: Op, dump: bool = False) -> list[dict]:
-        flags = codec.NLM_F_REQUEST | (codec.NLM_F_DUMP if dump else codec.NLM_F_ACK)
-        error, payloads = self._ipvs([op], flags)[0]
-        if error:
-            raise _error_for(op, error)
-        return [codec.decode_attrs(_MSG, p, codec.GENL_HDR.size) for p in payloads]
+                    if code := codec.error_code(message):
+                        raise errors.from_errno(code, what)
+                    return replies
+                if mtype == codec.NLMSG_DONE:
+                    return replies
+                replies.append(convert(message))
 
     def apply(self, ops: Sequence[Op]) -> list[errors.IpvsError | None]:
-        """Run many writes pipelined; one result per op (None = done)."""
-        return [(_error_for(op, code) if code else None)
-                for op, (code, _) in zip(ops, self._ipvs(ops), strict=True)]
+        """Run many writes in order, batched; one result per op (None = done). An error is
+        also reachable from its op and names it (IpvsError.op)."""
+        results: list[errors.IpvsError | None] = [None] * len(ops)
+        for start in range(0, len(ops), BATCH):
+            self._apply_batch(ops, start, min(len(ops), start + BATCH), results)
+        return results
+
+    def _apply_batch(self, ops: Sequence[Op], start: int, stop: int,
+                     results: list[errors.IpvsError | None]) -> None:
+        first = self._next_seqs(stop - start)
+        last = first + stop - start - 1
+        family, version, pack = self.family, protocol.GENL_VERSION, _FRAME.pack
+        chunk = b"".join([
+            pack(_HEADERS + len(op.payload), family, REQUEST | (ACK if seq == last else 0), seq,
+                 0, op.kind.value, version, 0) + op.payload
+            for seq, op in zip(range(first, last + 1), ops[start:stop], strict=True)])
+        try:
+            self._sock.send(chunk)
+        except OSError as exc:
+            raise errors.IpvsError(f"IPVS: sending {stop - start} requests: {exc}") from exc
+        while True:
+            for mtype, _flags, seq, message in self._messages():
+                if mtype != codec.NLMSG_ERROR or not first <= seq <= last:
+                    continue
+                if code := codec.error_code(message):
+                    op = ops[start + seq - first]
+                    results[start + seq - first] = _error_for(op, code)
+                if seq == last:     # the kernel answers in order: nothing else will come
+                    return
 
     # -- info and config
     def version(self) -> tuple[str, int]:
-        error, payloads = self._ipvs([Op(protocol.CMD_GET_INFO, b"", "IPVS info")])[0]
-        if error:
-            raise errors.from_errno(error, "IPVS info")
-        info = codec.decode_attrs(_INFO, payloads[0], codec.GENL_HDR.size)
-        code = info.get("version", 0)
-        return f"{code >> 16}.{(code >> 8) & 0xFF}.{code & 0xFF}", info.get("conn_tab_size", 0)
+        reply = self._request(protocol.CMD_GET_INFO, b"", "IPVS info")[0]
+        return wire.version_from(wire.decode(reply, wire.INFO))
 
     def timeouts(self) -> Timeouts:
-        attrs = self._one(Op(protocol.CMD_GET_CONFIG, b"", "IPVS timeouts"))[0]
-        return Timeouts(tcp=attrs.get("timeout_tcp", 0), tcp_fin=attrs.get("timeout_tcp_fin", 0),
-                        udp=attrs.get("timeout_udp", 0))
+        reply = self._request(protocol.CMD_GET_CONFIG, b"", "IPVS timeouts")[0]
+        return wire.timeouts_from(wire.decode(reply))
 
     def set_timeouts(self, t: Timeouts) -> None:
-        self._one(ops.set_timeouts(t))
+        self.write(Op.set_timeouts(t))
 
     def zero(self, key: ServiceKey | None = None) -> None:
-        attrs = _attrs(service=_key_attrs(key)) if key else b""
-        self._one(Op(protocol.CMD_ZERO, attrs, f"zero counters of {key or 'all services'}"))
+        self.write(Op.zero(key))
+
+    def write(self, op: Op) -> None:
+        """Run one op; raise its error."""
+        error = self.apply([op])[0]
+        if error is not None:
+            raise error
 
     # -- services
     def services(self) -> list[ServiceInfo]:
-        replies = self._one(Op(protocol.CMD_GET_SERVICE, b"", "list services"), dump=True)
-        return [_service_from(r["service"]) for r in replies if "service" in r]
+        replies = self._request(protocol.CMD_GET_SERVICE, b"", "list services", dump=True,
+                                convert=wire.decode)
+        return [wire.service_from(r["service"]) for r in replies if "service" in r]
 
     def service(self, key: ServiceKey) -> ServiceInfo | None:
         try:
-            replies = self._one(Op(protocol.CMD_GET_SERVICE, _attrs(service=_key_attrs(key)),
-                                   f"service {key}"))
+            replies = self._request(protocol.CMD_GET_SERVICE, wire.service_key(key),
+                                    f"service {key}", convert=wire.decode)
         except errors.NotFound:
             return None
-        return next((_service_from(r["service"]) for r in replies if "service" in r), None)
+        return next((wire.service_from(r["service"]) for r in replies if "service" in r), None)
 
     def add_service(self, svc: Service) -> None:
-        self._one(ops.add_service(svc))
+        self.write(Op.add_service(svc))
 
     def edit_service(self, svc: Service) -> None:
-        self._one(ops.edit_service(svc))
+        self.write(Op.edit_service(svc))
 
     def delete_service(self, key: ServiceKey) -> None:
-        self._one(ops.delete_service(key))
+        self.write(Op.delete_service(key))
 
     # -- real servers
     def real_servers(self, key: ServiceKey) -> list[RealServerInfo]:
-        op = Op(protocol.CMD_GET_DEST, _attrs(service=_key_attrs(key)), f"real servers of {key}")
-        return [_dest_from(r["dest"], key.family) for r in self._one(op, dump=True) if "dest" in r]
+        replies = self._request(protocol.CMD_GET_DEST, wire.service_key(key),
+                                f"real servers of {key}", dump=True,
+                                convert=wire.DestDecoder(key.family))
+        return [r for r in replies if r is not None]
 
     def add_real_server(self, key: ServiceKey, rs: RealServer) -> None:
-        self._one(ops.add_real_server(key, rs))
+        self.write(Op.add_real_server(key, rs))
 
     def edit_real_server(self, key: ServiceKey, rs: RealServer) -> None:
-        self._one(ops.edit_real_server(key, rs))
+        self.write(Op.edit_real_server(key, rs))
 
     def delete_real_server(self, key: ServiceKey, address: str, port: int) -> None:
-        self._one(ops.delete_real_server(key, address, port))
+        self.write(Op.delete_real_server(key, address, port))
 
     # -- sync daemons
     def daemons(self) -> list[SyncDaemon]:
-        replies = self._one(Op(protocol.CMD_GET_DAEMON, b"", "list sync daemons"), dump=True)
-        return [_daemon_from(r["daemon"]) for r in replies if "daemon" in r]
+        replies = self._request(protocol.CMD_GET_DAEMON, b"", "list sync daemons", dump=True,
+                                convert=wire.decode)
+        return [wire.daemon_from(r["daemon"]) for r in replies if "daemon" in r]
 
     def start_daemon(self, d: SyncDaemon) -> None:
-        self._one(ops.start_daemon(d))
+        self.write(Op.start_daemon(d))
 
     def stop_daemon(self, state: str) -> None:
-        self._one(Op(protocol.CMD_DEL_DAEMON,
-                     _attrs(daemon={"state": protocol.DAEMON_STATES[state]}),
-                     f"{state} sync daemon"))
+        self.write(Op.stop_daemon(state))
 
 
-class ops:  # noqa: N801 - a namespace of Op builders, used by reconcile and benches
-    """Builders for write operations, for Ipvs.apply()."""
-
-    @staticmethod
-    def add_service(svc: Service) -> Op:
-        return Op(protocol.CMD_NEW_SERVICE, _attrs(service=_service_attrs(svc)),
-                  f"service {svc.key} (scheduler {svc.scheduler!r}"
-                  f"{', persistence engine ' + repr(svc.pe_name) if svc.pe_name else ''})")
-
-    @staticmethod
-    def edit_service(svc: Service) -> Op:
-        return Op(protocol.CMD_SET_SERVICE, _attrs(service=_service_attrs(svc)),
-                  f"service {svc.key} (scheduler {svc.scheduler!r}"
-                  f"{', persistence engine ' + repr(svc.pe_name) if svc.pe_name else ''})")
-
-    @staticmethod
-    def delete_service(key: ServiceKey) -> Op:
-        return Op(protocol.CMD_DEL_SERVICE, _attrs(service=_key_attrs(key)), f"service {key}")
-
-    @staticmethod
-    def add_real_server(key: ServiceKey, rs: RealServer) -> Op:
-        return Op(protocol.CMD_NEW_DEST, _key_nla(key) + _attrs(dest=_dest_attrs(rs)),
-                  f"real server {rs} of {key}")
-
-    @staticmethod
-    def edit_real_server(key: ServiceKey, rs: RealServer) -> Op:
-        return Op(protocol.CMD_SET_DEST, _key_nla(key) + _attrs(dest=_dest_attrs(rs)),
-                  f"real server {rs} of {key}")
-
-    @staticmethod
-    def delete_real_server(key: ServiceKey, address: str, port: int) -> Op:
-        dest = {"addr": _addr_bytes(address), "port": port}
-        return Op(protocol.CMD_DEL_DEST, _key_nla(key) + _attrs(dest=dest),
-                  f"real server {address}:{port} of {key}")
-
-    @staticmethod
-    def start_daemon(d: SyncDaemon) -> Op:
-        attrs: dict = {"state": protocol.DAEMON_STATES[d.state], "mcast_ifn": d.interface,
-                       "sync_id": d.syncid}
-        if d.maxlen:
-            attrs["sync_maxlen"] = d.maxlen
-        if d.mcast_group:
-            if ipaddress.ip_address(d.mcast_group).version == 6:
-                attrs["mcast_group6"] = d.mcast_group
-            else:
-                attrs["mcast_group"] = d.mcast_group
-        if d.mcast_port:
-            attrs["mcast_port"] = d.mcast_port
-        if d.mcast_ttl:
-            attrs["mcast_ttl"] = d.mcast_ttl
-        return Op(protocol.CMD_NEW_DAEMON, _attrs(daemon=attrs),
-                  f"{d.state} sync daemon on {d.interface!r} (syncid {d.syncid})")
-
-    @staticmethod
-    def set_timeouts(t: Timeouts) -> Op:
-        return Op(protocol.CMD_SET_CONFIG,
-                  _attrs(timeout_tcp=t.tcp, timeout_tcp_fin=t.tcp_fin, timeout_udp=t.udp),
-                  "IPVS timeouts")
+_FRAME = struct.Struct("=IHHIIBBH")     # nlmsghdr + genlmsghdr
 
 
 def _error_for(op: Op, code: int) -> errors.IpvsError:
-    if code == errno.ENOENT and op.cmd in (protocol.CMD_NEW_SERVICE, protocol.CMD_SET_SERVICE):
-        return errors.SchedulerMissing(f"{op.what}: scheduler or persistence engine not "
-                                       "available in this kernel")
-    return errors.from_errno(code, op.what)
+    if code == errno.ENOENT and op.kind in (OpKind.ADD_SERVICE, OpKind.EDIT_SERVICE):
+        error: errors.IpvsError = errors.SchedulerMissing(
+            f"{op.what}: scheduler or persistence engine not available in this kernel")
+    else:
+        error = errors.from_errno(code, op.what)
+    error.op = op
+    return error
 
 
 def _modprobe(module: str) -> bool:

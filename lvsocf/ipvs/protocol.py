@@ -1,13 +1,11 @@
-"""IPVS generic-netlink protocol definition: a mirror of linux/ip_vs.h on pyroute2's framework.
+"""IPVS generic-netlink protocol definition: a mirror of linux/ip_vs.h as plain tables.
 
-pyroute2's own `ipvsmsg` types the daemon and timeout attributes as opaque hex, types the
-service netmask as an IPv4 address (the kernel reads a be32 that is a prefix length for IPv6),
-and cannot be subclassed once used (its compiled NLA table is inherited). So this module defines
-its own genlmsg classes; everything else in lvsocf.ipvs speaks only these.
+Only data: command numbers and, per attribute set, each attribute's name and kind in number
+order (index 0 is the UNSPEC slot). lvsocf.ipvs.codec reads these tables; nothing here imports
+pyroute2 (whose `ipvsmsg` types the daemon and timeout attributes as opaque hex and the service
+netmask as an IPv4 address, and whose import alone costs seconds under TCG).
 """
 from __future__ import annotations
-
-from pyroute2.netlink import genlmsg, nla
 
 GENL_NAME = "IPVS"
 GENL_VERSION = 1
@@ -22,128 +20,84 @@ CMD_ZERO, CMD_FLUSH = 16, 17
 DAEMON_STATES = {"master": 1, "backup": 2}   # IP_VS_STATE_MASTER / IP_VS_STATE_BACKUP
 
 
-class _Stats:
-    class stats(nla):
-        prefix = "IPVS_STATS_ATTR_"
-        nla_map = (
-            ("IPVS_STATS_ATTR_UNSPEC", "none"),
-            ("IPVS_STATS_ATTR_CONNS", "uint32"),
-            ("IPVS_STATS_ATTR_INPKTS", "uint32"),
-            ("IPVS_STATS_ATTR_OUTPKTS", "uint32"),
-            ("IPVS_STATS_ATTR_INBYTES", "uint64"),
-            ("IPVS_STATS_ATTR_OUTBYTES", "uint64"),
-            ("IPVS_STATS_ATTR_CPS", "uint32"),
-            ("IPVS_STATS_ATTR_INPPS", "uint32"),
-            ("IPVS_STATS_ATTR_OUTPPS", "uint32"),
-            ("IPVS_STATS_ATTR_INBPS", "uint32"),
-            ("IPVS_STATS_ATTR_OUTBPS", "uint32"),
-        )
+class Table:
+    """One attribute set: `fields` are (name, kind) for attribute numbers 1, 2, ...
 
-    class stats64(nla):
-        prefix = "IPVS_STATS_ATTR_"
-        nla_map = (
-            ("IPVS_STATS_ATTR_UNSPEC", "none"),
-            ("IPVS_STATS_ATTR_CONNS", "uint64"),
-            ("IPVS_STATS_ATTR_INPKTS", "uint64"),
-            ("IPVS_STATS_ATTR_OUTPKTS", "uint64"),
-            ("IPVS_STATS_ATTR_INBYTES", "uint64"),
-            ("IPVS_STATS_ATTR_OUTBYTES", "uint64"),
-            ("IPVS_STATS_ATTR_CPS", "uint64"),
-            ("IPVS_STATS_ATTR_INPPS", "uint64"),
-            ("IPVS_STATS_ATTR_OUTPPS", "uint64"),
-            ("IPVS_STATS_ATTR_INBPS", "uint64"),
-            ("IPVS_STATS_ATTR_OUTBPS", "uint64"),
-        )
+    kind: u8/u16/u32/u64 (host order), be16/be32, asciiz, bytes, ip4, ip6, a nested Table,
+    or a struct format string (a fixed C struct, e.g. the service flags)."""
+
+    def __init__(self, name: str, *fields: tuple[str, object]) -> None:
+        self.name = name
+        self.fields = fields
 
 
-class IpvsMessage(genlmsg):
-    """Every IPVS command and reply except GET_INFO (whose attribute numbers collide)."""
-
-    prefix = "IPVS_CMD_ATTR_"
-    nla_map = (
-        ("IPVS_CMD_ATTR_UNSPEC", "none"),
-        ("IPVS_CMD_ATTR_SERVICE", "service"),
-        ("IPVS_CMD_ATTR_DEST", "dest"),
-        ("IPVS_CMD_ATTR_DAEMON", "daemon"),
-        ("IPVS_CMD_ATTR_TIMEOUT_TCP", "uint32"),
-        ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", "uint32"),
-        ("IPVS_CMD_ATTR_TIMEOUT_UDP", "uint32"),
-    )
-
-    class service(nla, _Stats):
-        prefix = "IPVS_SVC_ATTR_"
-        nla_map = (
-            ("IPVS_SVC_ATTR_UNSPEC", "none"),
-            ("IPVS_SVC_ATTR_AF", "uint16"),
-            ("IPVS_SVC_ATTR_PROTOCOL", "uint16"),
-            ("IPVS_SVC_ATTR_ADDR", "cdata"),        # always 16 bytes (nf_inet_addr)
-            ("IPVS_SVC_ATTR_PORT", "be16"),
-            ("IPVS_SVC_ATTR_FWMARK", "uint32"),
-            ("IPVS_SVC_ATTR_SCHED_NAME", "asciiz"),
-            ("IPVS_SVC_ATTR_FLAGS", "flags"),
-            ("IPVS_SVC_ATTR_TIMEOUT", "uint32"),
-            ("IPVS_SVC_ATTR_NETMASK", "be32"),       # IPv4 mask bits, or IPv6 prefix length
-            ("IPVS_SVC_ATTR_STATS", "stats"),
-            ("IPVS_SVC_ATTR_PE_NAME", "asciiz"),
-            ("IPVS_SVC_ATTR_STATS64", "stats64"),
-        )
-
-        class flags(nla):
-            fields = (("flags", "I"), ("mask", "I"))
-
-    class dest(nla, _Stats):
-        prefix = "IPVS_DEST_ATTR_"
-        nla_map = (
-            ("IPVS_DEST_ATTR_UNSPEC", "none"),
-            ("IPVS_DEST_ATTR_ADDR", "cdata"),
-            ("IPVS_DEST_ATTR_PORT", "be16"),
-            ("IPVS_DEST_ATTR_FWD_METHOD", "uint32"),
-            ("IPVS_DEST_ATTR_WEIGHT", "uint32"),
-            ("IPVS_DEST_ATTR_U_THRESH", "uint32"),
-            ("IPVS_DEST_ATTR_L_THRESH", "uint32"),
-            ("IPVS_DEST_ATTR_ACTIVE_CONNS", "uint32"),
-            ("IPVS_DEST_ATTR_INACT_CONNS", "uint32"),
-            ("IPVS_DEST_ATTR_PERSIST_CONNS", "uint32"),
-            ("IPVS_DEST_ATTR_STATS", "stats"),
-            ("IPVS_DEST_ATTR_ADDR_FAMILY", "uint16"),
-            ("IPVS_DEST_ATTR_STATS64", "stats64"),
-            ("IPVS_DEST_ATTR_TUN_TYPE", "uint8"),
-            ("IPVS_DEST_ATTR_TUN_PORT", "be16"),
-            ("IPVS_DEST_ATTR_TUN_FLAGS", "uint16"),
-        )
-
-    class daemon(nla):
-        prefix = "IPVS_DAEMON_ATTR_"
-        nla_map = (
-            ("IPVS_DAEMON_ATTR_UNSPEC", "none"),
-            ("IPVS_DAEMON_ATTR_STATE", "uint32"),
-            ("IPVS_DAEMON_ATTR_MCAST_IFN", "asciiz"),
-            ("IPVS_DAEMON_ATTR_SYNC_ID", "uint32"),
-            ("IPVS_DAEMON_ATTR_SYNC_MAXLEN", "uint16"),
-            ("IPVS_DAEMON_ATTR_MCAST_GROUP", "ip4addr"),
-            ("IPVS_DAEMON_ATTR_MCAST_GROUP6", "ip6addr"),
-            ("IPVS_DAEMON_ATTR_MCAST_PORT", "uint16"),   # host order, unlike the others
-            ("IPVS_DAEMON_ATTR_MCAST_TTL", "uint8"),
-        )
+def _stats(width: str) -> Table:
+    return Table("stats", ("conns", width), ("inpkts", width), ("outpkts", width),
+                 ("inbytes", "u64"), ("outbytes", "u64"), ("cps", width), ("inpps", width),
+                 ("outpps", width), ("inbps", width), ("outbps", width))
 
 
-class IpvsInfoMessage(genlmsg):
-    """The GET_INFO reply: its top-level attributes reuse numbers 1 and 2."""
+STATS, STATS64 = _stats("u32"), _stats("u64")
 
-    prefix = "IPVS_INFO_ATTR_"
-    nla_map = (
-        ("IPVS_INFO_ATTR_UNSPEC", "none"),
-        ("IPVS_INFO_ATTR_VERSION", "uint32"),
-        ("IPVS_INFO_ATTR_CONN_TAB_SIZE", "uint32"),
-    )
+SERVICE = Table(
+    "service",
+    ("af", "u16"),
+    ("protocol", "u16"),
+    ("addr", "bytes"),          # always 16 bytes (nf_inet_addr)
+    ("port", "be16"),
+    ("fwmark", "u32"),
+    ("sched_name", "asciiz"),
+    ("flags", "=II"),           # struct ip_vs_flags: flags, mask
+    ("timeout", "u32"),
+    ("netmask", "be32"),        # IPv4 mask bits, or IPv6 prefix length in host order
+    ("stats", STATS),
+    ("pe_name", "asciiz"),
+    ("stats64", STATS64),
+)
 
+DEST = Table(
+    "dest",
+    ("addr", "bytes"),
+    ("port", "be16"),
+    ("fwd_method", "u32"),
+    ("weight", "u32"),
+    ("u_thresh", "u32"),
+    ("l_thresh", "u32"),
+    ("active_conns", "u32"),
+    ("inact_conns", "u32"),
+    ("persist_conns", "u32"),
+    ("stats", STATS),
+    ("addr_family", "u16"),
+    ("stats64", STATS64),
+    ("tun_type", "u8"),
+    ("tun_port", "be16"),
+    ("tun_flags", "u16"),
+)
 
-class CtrlMessage(genlmsg):
-    """The part of the generic-netlink controller needed to find the IPVS family id."""
+DAEMON = Table(
+    "daemon",
+    ("state", "u32"),
+    ("mcast_ifn", "asciiz"),
+    ("sync_id", "u32"),
+    ("sync_maxlen", "u16"),
+    ("mcast_group", "ip4"),
+    ("mcast_group6", "ip6"),
+    ("mcast_port", "u16"),      # host order, unlike the other ports
+    ("mcast_ttl", "u8"),
+)
 
-    prefix = "CTRL_ATTR_"
-    nla_map = (
-        ("CTRL_ATTR_UNSPEC", "none"),
-        ("CTRL_ATTR_FAMILY_ID", "uint16"),
-        ("CTRL_ATTR_FAMILY_NAME", "asciiz"),
-    )
+# Every IPVS command and reply except GET_INFO (whose attribute numbers collide).
+MESSAGE = Table(
+    "message",
+    ("service", SERVICE),
+    ("dest", DEST),
+    ("daemon", DAEMON),
+    ("timeout_tcp", "u32"),
+    ("timeout_tcp_fin", "u32"),
+    ("timeout_udp", "u32"),
+)
+
+INFO = Table("info", ("version", "u32"), ("conn_tab_size", "u32"))
+
+# The part of the generic-netlink controller needed to find the IPVS family id.
+CTRL = Table("ctrl", ("family_id", "u16"), ("family_name", "asciiz"))

@@ -9,14 +9,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lvsocf.ipvs.model import RealServer, RealServerInfo, Service, ServiceInfo, ServiceKey
-from lvsocf.ipvs.netlink import Ipvs, Op, ops
+from lvsocf.ipvs.netlink import Ipvs
+from lvsocf.ipvs.op import Op
 
 
 def plan_service(desired: Service, actual: ServiceInfo | None) -> list[Op]:
     if actual is None:
-        return [ops.add_service(desired)]
+        return [Op.add_service(desired)]
     if not desired.same_settings(actual.service):
-        return [ops.edit_service(desired)]
+        return [Op.edit_service(desired)]
     return []
 
 
@@ -38,11 +39,11 @@ def plan_real_servers(key: ServiceKey, desired: Iterable[RealServer],
     plan = []
     for ident, rs in want.items():
         if ident not in have:
-            plan.append(ops.add_real_server(key, rs))
+            plan.append(Op.add_real_server(key, rs))
         elif _settings(rs) != _settings(have[ident]):
-            plan.append(ops.edit_real_server(key, rs))
+            plan.append(Op.edit_real_server(key, rs))
     for ident in have.keys() & owned_set - want.keys():
-        plan.append(ops.delete_real_server(key, *ident))
+        plan.append(Op.delete_real_server(key, *ident))
     return plan
 
 

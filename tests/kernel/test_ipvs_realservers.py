@@ -76,10 +76,35 @@ def test_delete_only_that_one_and_errors(k, svc):
 
 
 def test_pipelined_apply_reports_each_failure(k, svc):
-    from lvsocf.ipvs.netlink import ops
-    batch = [ops.add_real_server(svc, RealServer(f"10.0.3.{i}", 80)) for i in range(1, 201)]
-    batch.insert(50, ops.add_real_server(svc, RealServer("10.0.3.1", 80)))   # duplicate
+    from lvsocf.ipvs.op import Op
+    batch = [Op.add_real_server(svc, RealServer(f"10.0.3.{i}", 80)) for i in range(1, 201)]
+    batch.insert(50, Op.add_real_server(svc, RealServer("10.0.3.1", 80)))   # duplicate
     results = k.apply(batch)
     assert [i for i, r in enumerate(results) if r is not None] == [50]
     assert isinstance(results[50], errors.Exists)
+    assert results[50].op is batch[50]
     assert len([r for r in saved() if r.startswith("-a")]) == 200
+
+
+def test_batched_apply_attributes_failures_across_batches(k, svc):
+    """Failures first, last and on both sides of a batch boundary (netlink.BATCH) each come
+    back for their own op, and the ops around them are applied."""
+    from lvsocf.ipvs import netlink
+    from lvsocf.ipvs.op import Op
+    servers = [RealServer(f"10.1.{i // 250}.{i % 250 + 1}", 80 + i % 2,
+                          ("masq", "gate", "ipip")[i % 3], i % 7, (i % 5) * 100, (i % 5) * 40)
+               for i in range(600)]
+    batch = [Op.add_real_server(svc, rs) for rs in servers]
+    bad = [0, netlink.BATCH - 1, netlink.BATCH, len(batch)]
+    for at in reversed(bad):
+        batch.insert(at, Op.delete_real_server(svc, "10.9.9.9", 80))   # not there: ENOENT
+    results = k.apply(batch)
+    failed = [i for i, r in enumerate(results) if r is not None]
+    assert failed == [i + n for n, i in enumerate(bad)]
+    assert all(isinstance(results[i], errors.NotFound) and results[i].op is batch[i]
+               for i in failed)
+    assert "10.9.9.9:80" in str(results[failed[0]])
+    rules = saved()
+    assert len([r for r in rules if r.startswith("-a")]) == 600
+    assert any(r.startswith("-a -t 10.0.0.1:80 -r 10.1.0.5:80 -g -w 4") for r in rules)
+    assert {i.real_server for i in k.real_servers(svc)} == set(servers)   # the bulk decoder

@@ -1,4 +1,4 @@
-"""One test per pyroute2 gap/bug that lvsocf.ipvs works around (listed in lvsocf/ipvs/netlink.py
+"""One test per pyroute2 gap/bug that lvsocf.ipvs works around (listed in lvsocf/ipvs/wire.py
 next to the code that avoids each)."""
 import pyroute2
 import pytest

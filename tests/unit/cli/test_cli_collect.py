@@ -100,7 +100,7 @@ def test_state_dir_unreadable_as_non_root(tmp_path):
     assert "permission denied (run as root)" in doc["issues"][0]["message"]
 
 
-def test_missing_pyroute2_is_a_message_not_a_traceback():
+def test_status_needs_no_pyroute2():
     code = ("import sys\n"
             "for name in [m for m in sys.modules if m.startswith('pyroute2')]:\n"
             "    del sys.modules[name]\n"
@@ -109,6 +109,5 @@ def test_missing_pyroute2_is_a_message_not_a_traceback():
             "sys.exit(main(['status']))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.startswith("lvsocf status: cannot load the netlink backend (")
-    assert "is pyroute2 installed?" in done.stderr and "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr and "pyroute2" not in done.stderr, done.stderr
+    assert "netlink backend" not in done.stderr

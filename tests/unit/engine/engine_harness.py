@@ -9,19 +9,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lvsocf import state
-from lvsocf.ipvs import codec, errors, netlink, protocol
+from lvsocf.ipvs import errors
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
+from lvsocf.ipvs.op import Op, OpKind
 from lvsocf.records import CheckSpec, RealServerRecord
 
 KEY = ServiceKey("tcp", "10.0.0.1", 80)
 
 
 class FakeKernel:
-    """The IPVS table as a dict, changed only through the same Op objects the kernel gets."""
+    """The IPVS table as a dict, changed only through the same typed Op objects the kernel
+    gets (read through their public fields)."""
 
     def __init__(self) -> None:
         self.table: dict[ServiceKey, dict[tuple[str, int], RealServer]] = {}
-        self.applied: list[netlink.Op] = []
+        self.applied: list[Op] = []
         self.reads = 0
         self.closed = False
         self.conns: dict[tuple[str, int], int] = {}    # active connections by entry
@@ -45,27 +47,22 @@ class FakeKernel:
     def apply(self, ops) -> list[errors.IpvsError | None]:
         return [self._one(op) for op in ops]
 
-    def _one(self, op: netlink.Op) -> errors.IpvsError | None:
+    def _one(self, op: Op) -> errors.IpvsError | None:
         self.applied.append(op)
-        attrs = codec.decode_attrs(netlink._MSG, op.attrs, 0)
-        key = netlink._service_from(attrs["service"]).service.key
-        entries = self.table.get(key)
+        entries = self.table.get(op.key)
         if entries is None:
             return errors.NotFound(f"{op.what}: not found")
-        family = key.family
-        if op.cmd == protocol.CMD_DEL_DEST:
-            ident = (netlink._addr_str(attrs["dest"]["addr"], 10 if family == "inet6" else 2),
-                     attrs["dest"]["port"])
+        ident = op.server.ident
+        if op.kind is OpKind.DELETE_REAL_SERVER:
             if ident not in entries:
                 return errors.NotFound(f"{op.what}: not found")
             del entries[ident]
             return None
-        rs = netlink._dest_from(attrs["dest"], family).real_server
-        if op.cmd == protocol.CMD_NEW_DEST and rs.ident in entries:
+        if op.kind is OpKind.ADD_REAL_SERVER and ident in entries:
             return errors.Exists(f"{op.what}: already exists")
-        if op.cmd == protocol.CMD_SET_DEST and rs.ident not in entries:
+        if op.kind is OpKind.EDIT_REAL_SERVER and ident not in entries:
             return errors.NotFound(f"{op.what}: not found")
-        entries[rs.ident] = rs
+        entries[ident] = op.server
         return None
 
     def close(self) -> None:

@@ -1,0 +1,345 @@
+"""The IPVS messages as bytes, both ways, without sockets: what an Op's attributes look like
+on the wire, and typed model objects from the kernel's replies.
+
+The pyroute2 workarounds live here: full dest attributes on every SET (a SET without
+fwd_method turns NAT into DR), fwmark services with af and netmask, the IPv6 netmask as a
+host-order prefix length, and raw stats/flags decoding (pyroute2's from_message drops them).
+
+Bulk paths are precompiled: a real server's request attributes are one struct.pack after the
+service key's cached bytes, and dump replies of real servers are read by DestDecoder with one
+struct.unpack per message once it has seen the kernel's (fixed) attribute layout.
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+import operator
+import socket
+import struct
+import sys
+from typing import Any
+
+from lvsocf.ipvs import codec, protocol
+from lvsocf.ipvs.model import (
+    F_ONEPACKET,
+    F_PERSISTENT,
+    FAMILIES,
+    FAMILY_NAMES,
+    METHOD_NAMES,
+    METHODS,
+    PROTOCOL_NAMES,
+    PROTOCOLS,
+    TUNNEL_TYPE_NAMES,
+    TUNNEL_TYPES,
+    RealServer,
+    RealServerInfo,
+    Service,
+    ServiceInfo,
+    ServiceKey,
+    Stats,
+    SyncDaemon,
+    Timeouts,
+    sched_flag_names,
+)
+
+ALL_FLAGS = 0xFFFFFFFF
+MESSAGE = codec.schema(protocol.MESSAGE)
+INFO = codec.schema(protocol.INFO)
+CTRL = codec.schema(protocol.CTRL)
+_DEST = codec.schema(protocol.DEST)
+_STATS_NAMES = tuple(Stats.__dataclass_fields__)
+_SWAP16 = sys.byteorder == "little"
+
+
+# ---- addresses and netmasks -------------------------------------------------------------
+
+def addr_bytes(address: str) -> bytes:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return socket.inet_pton(family, address).ljust(16, b"\0")
+
+
+def addr_str(raw: bytes | memoryview, family: int) -> str:
+    """The canonical text form (as RealServer and ServiceKey keep it) of a wire address."""
+    if family == socket.AF_INET6:
+        return str(ipaddress.IPv6Address(bytes(raw[:16])))
+    return socket.inet_ntop(socket.AF_INET, bytes(raw[:4]))
+
+
+def netmask_to_wire(family: str, netmask: str | int) -> int:
+    """The kernel reads the netmask as raw be32: IPv4 mask bytes, or an IPv6 prefix length
+    stored in host byte order."""
+    if family == "inet6":
+        return int.from_bytes(struct.pack("=I", int(netmask)), "big")
+    return int(ipaddress.IPv4Address(str(netmask)))
+
+
+def netmask_from_wire(family: str, value: int) -> str | int:
+    if family == "inet6":
+        return struct.unpack("=I", value.to_bytes(4, "big"))[0]
+    return str(ipaddress.IPv4Address(value))
+
+
+# ---- request attributes -----------------------------------------------------------------
+
+def attrs(**items: Any) -> bytes:
+    """Top-level IPVS attributes by name (protocol.MESSAGE), e.g. attrs(timeout_tcp=5)."""
+    return codec.encode_attrs(MESSAGE, items)
+
+
+def key_attrs(key: ServiceKey) -> dict:
+    if key.fwmark:
+        return {"af": FAMILIES[key.family], "fwmark": key.fwmark}
+    return {"af": FAMILIES[key.family], "protocol": PROTOCOLS[key.protocol],
+            "addr": addr_bytes(key.address), "port": key.port}
+
+
+@functools.lru_cache(maxsize=1024)
+def service_key(key: ServiceKey) -> bytes:
+    """The service attribute naming `key`: the same for every real server of a service."""
+    return attrs(service=key_attrs(key))
+
+
+def service(svc: Service) -> bytes:
+    items = key_attrs(svc.key)
+    items.update({
+        "sched_name": svc.scheduler,
+        "flags": (svc.flag_bits, ALL_FLAGS),
+        "timeout": svc.persistent,
+        "netmask": netmask_to_wire(svc.key.family, svc.effective_netmask),
+    })
+    if svc.pe_name:
+        items["pe_name"] = svc.pe_name
+    return attrs(service=items)
+
+
+# dest: nested header, addr, port, fwd_method, weight, u_thresh, l_thresh, addr_family
+_DEST_FIXED = struct.Struct("=HH HH16s HHH2x HHI HHI HHI HHI HHH2x")
+_DEST_TUNNEL = struct.Struct("=HHB3x HHH2x HHH2x")
+
+
+def dest(key: ServiceKey, rs: RealServer) -> bytes:
+    """The service key and every setting of `rs` (equal to the generic encoder's output)."""
+    tunnel = rs.method == "ipip" and rs.tun_type != "ipip"
+    size = _DEST_FIXED.size + (_DEST_TUNNEL.size if tunnel else 0)
+    body = _DEST_FIXED.pack(size, 2 | codec.NLA_F_NESTED, 20, 1, addr_bytes(rs.address),
+                            6, 2, socket.htons(rs.port), 8, 3, METHODS[rs.method],
+                            8, 4, rs.weight, 8, 5, rs.u_threshold, 8, 6, rs.l_threshold,
+                            6, 11, FAMILIES[rs.family])
+    if tunnel:
+        body += _DEST_TUNNEL.pack(5, 13, TUNNEL_TYPES[rs.tun_type],
+                                  6, 14, socket.htons(rs.tun_port), 6, 15, rs.tun_flags)
+    return service_key(key) + body
+
+
+def dest_ident(key: ServiceKey, address: str, port: int) -> bytes:
+    """Just enough to name a real server (for a delete)."""
+    return service_key(key) + attrs(dest={"addr": addr_bytes(address), "port": port})
+
+
+def daemon(d: SyncDaemon) -> bytes:
+    items: dict = {"state": protocol.DAEMON_STATES[d.state], "mcast_ifn": d.interface,
+                   "sync_id": d.syncid}
+    if d.maxlen:
+        items["sync_maxlen"] = d.maxlen
+    if d.mcast_group:
+        version = ipaddress.ip_address(d.mcast_group).version
+        items["mcast_group6" if version == 6 else "mcast_group"] = d.mcast_group
+    if d.mcast_port:
+        items["mcast_port"] = d.mcast_port
+    if d.mcast_ttl:
+        items["mcast_ttl"] = d.mcast_ttl
+    return attrs(daemon=items)
+
+
+def daemon_state(state: str) -> bytes:
+    return attrs(daemon={"state": protocol.DAEMON_STATES[state]})
+
+
+def timeouts(t: Timeouts) -> bytes:
+    return attrs(timeout_tcp=t.tcp, timeout_tcp_fin=t.tcp_fin, timeout_udp=t.udp)
+
+
+# ---- replies ------------------------------------------------------------------------------
+
+def decode(message: memoryview | bytes, sch: codec.Schema = MESSAGE) -> dict[str, Any]:
+    """The attributes of one whole reply message (header included) by name."""
+    return codec.decode_attrs(sch, message, codec.REPLY_START)
+
+
+def stats_from(items: dict) -> Stats:
+    raw = items.get("stats64") or items.get("stats") or {}
+    return Stats(**{name: raw.get(name, 0) for name in _STATS_NAMES})
+
+
+def service_from(items: dict) -> ServiceInfo:
+    """A decoded `service` attribute as a ServiceInfo."""
+    family = FAMILY_NAMES.get(items.get("af", 2), "inet")
+    if items.get("fwmark"):
+        key = ServiceKey(fwmark=items["fwmark"], family=family)
+    else:
+        key = ServiceKey(protocol=PROTOCOL_NAMES.get(items.get("protocol"), "tcp"),
+                         address=addr_str(items["addr"], FAMILIES[family]),
+                         port=items.get("port", 0))
+    flags = items.get("flags", (0, 0))[0]
+    scheduler = items.get("sched_name", "")
+    persistent = items.get("timeout", 0) if flags & F_PERSISTENT else 0
+    netmask = netmask_from_wire(family, items["netmask"]) if "netmask" in items else None
+    svc = Service(key=key, scheduler=scheduler, sched_flags=sched_flag_names(flags, scheduler),
+                  persistent=persistent, netmask=netmask, pe_name=items.get("pe_name", ""),
+                  one_packet=bool(flags & F_ONEPACKET))
+    return ServiceInfo(service=svc, stats=stats_from(items))
+
+
+def dest_from(items: dict, default_family: str) -> RealServerInfo:
+    """A decoded `dest` attribute as a RealServerInfo (its service's family by default)."""
+    family = items.get("addr_family", FAMILIES[default_family])
+    rs = RealServer(address=addr_str(items["addr"], family), port=items.get("port", 0),
+                    method=METHOD_NAMES.get(items.get("fwd_method", 3) & 7, "gate"),
+                    weight=items.get("weight", 0), u_threshold=items.get("u_thresh", 0),
+                    l_threshold=items.get("l_thresh", 0),
+                    tun_type=TUNNEL_TYPE_NAMES.get(items.get("tun_type", 0), "ipip"),
+                    tun_port=items.get("tun_port", 0), tun_flags=items.get("tun_flags", 0))
+    return RealServerInfo(real_server=rs, active_conns=items.get("active_conns", 0),
+                          inactive_conns=items.get("inact_conns", 0),
+                          persistent_conns=items.get("persist_conns", 0),
+                          stats=stats_from(items))
+
+
+def daemon_from(items: dict) -> SyncDaemon:
+    state = {v: k for k, v in protocol.DAEMON_STATES.items()}.get(items.get("state"), "unknown")
+    group = items.get("mcast_group")
+    if group in (None, "0.0.0.0") and "mcast_group6" in items:
+        group6 = str(ipaddress.IPv6Address(items["mcast_group6"]))
+        group = None if group6 == "::" else group6
+    return SyncDaemon(state=state, interface=items.get("mcast_ifn", ""),
+                      syncid=items.get("sync_id", 0), maxlen=items.get("sync_maxlen", 0),
+                      mcast_group=None if group == "0.0.0.0" else group,
+                      mcast_port=items.get("mcast_port", 0), mcast_ttl=items.get("mcast_ttl", 0))
+
+
+def timeouts_from(items: dict) -> Timeouts:
+    return Timeouts(tcp=items.get("timeout_tcp", 0), tcp_fin=items.get("timeout_tcp_fin", 0),
+                    udp=items.get("timeout_udp", 0))
+
+
+def version_from(items: dict) -> tuple[str, int]:
+    code = items.get("version", 0)
+    return f"{code >> 16}.{(code >> 8) & 0xFF}.{code & 0xFF}", items.get("conn_tab_size", 0)
+
+
+# ---- the real servers of a dump ---------------------------------------------------------
+
+_FORMATS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "be16": "H", "be32": "I"}
+_NEEDED = ("dest.addr", "dest.port", "dest.fwd_method", "dest.weight", "dest.addr_family")
+_OPTIONAL = ("dest.u_thresh", "dest.l_thresh", "dest.active_conns", "dest.inact_conns",
+             "dest.persist_conns", "dest.tun_type", "dest.tun_port", "dest.tun_flags")
+_new = object.__new__
+_ntop, _ntohs, _AF_INET = socket.inet_ntop, socket.ntohs, socket.AF_INET
+
+
+class _Layout:
+    """One exact attribute layout of a dest reply as a single struct: attribute headers are
+    unpacked as u32 and compared with the learnt ones, so a message that differs in any
+    attribute number or length falls back to the generic decoder."""
+
+    def __init__(self, fmt: str, headers: list[int], header_at: list[int],
+                 where: dict[str, int]) -> None:
+        self.struct = struct.Struct(fmt)
+        self.headers = tuple(headers)
+        self.header_of = operator.itemgetter(*header_at)
+        zero = len(header_at) + len(where)          # the index of an appended 0
+        self.fields = operator.itemgetter(*(where.get(n, zero) for n in _NEEDED + _OPTIONAL))
+        self.missing = any(n not in where for n in _OPTIONAL)
+        prefix = "dest.stats64." if "dest.stats64.conns" in where else "dest.stats."
+        at = [where.get(prefix + n, zero) for n in _STATS_NAMES]
+        self.missing |= zero in at
+        step = at[1] - at[0]
+        if step > 0 and at == list(range(at[0], at[0] + step * len(at), step)):
+            self.stats = operator.itemgetter(slice(at[0], at[-1] + 1, step))  # one C slice
+        else:
+            self.stats = operator.itemgetter(*at)
+
+    @classmethod
+    def learn(cls, message: memoryview) -> _Layout | None:
+        fmt, headers, header_at, where = ["="], [], [], {}
+
+        def walk(sch: codec.Schema, offset: int, end: int, prefix: str) -> bool:
+            while offset < end:
+                length, raw_type = codec.NLA_HDR.unpack_from(message, offset)
+                step = (length + 3) & ~3
+                if length < 4 or offset + length > end:
+                    return False
+                header_at.append(len(header_at) + len(where))
+                headers.append(struct.unpack_from("=I", message, offset)[0])
+                fmt.append("I")
+                name, kind, sub = sch.by_index.get(raw_type & codec.NLA_TYPE_MASK,
+                                                   ("", "skip", None))
+                body = length - 4
+                if kind == "nested":
+                    if not walk(sub, offset + 4, offset + length, f"{prefix}{name}."):
+                        return False
+                    body = 0
+                elif kind in _FORMATS and struct.calcsize(_FORMATS[kind]) <= body:
+                    fmt.append(_FORMATS[kind])
+                    where[prefix + name] = len(header_at) + len(where)
+                    body -= struct.calcsize(_FORMATS[kind])
+                elif kind == "bytes":
+                    fmt.append(f"{body}s")
+                    where[prefix + name] = len(header_at) + len(where)
+                    body = 0
+                elif kind != "skip":
+                    return False
+                pad = body + min(step, end - offset) - length
+                fmt.append(f"{pad}x" if pad else "")
+                offset += step
+            return True
+
+        end = len(message)
+        if not walk(MESSAGE, codec.REPLY_START, end, "") or not all(n in where for n in _NEEDED):
+            return None
+        layout = cls("".join(fmt), headers, header_at, where)
+        return layout if layout.struct.size == end - codec.REPLY_START else None
+
+    def read(self, message: memoryview) -> RealServerInfo | None:
+        values = self.struct.unpack_from(message, codec.REPLY_START)
+        if self.header_of(values) != self.headers:
+            return None
+        if self.missing:
+            values += (0,)
+        (addr, port, fwd, weight, family, u_thresh, l_thresh, active, inactive, persist,
+         tun_type, tun_port, tun_flags) = self.fields(values)
+        rs = _new(RealServer)    # the fields are already canonical: skip __post_init__
+        rs.__dict__.update(
+            address=_ntop(_AF_INET, addr[:4]) if family == _AF_INET
+            else str(ipaddress.IPv6Address(addr[:16])),
+            port=_ntohs(port), method=METHOD_NAMES.get(fwd & 7, "gate"), weight=weight,
+            u_threshold=u_thresh, l_threshold=l_thresh,
+            tun_type=TUNNEL_TYPE_NAMES.get(tun_type, "ipip"), tun_port=_ntohs(tun_port),
+            tun_flags=tun_flags)
+        stats = _new(Stats)
+        stats.__dict__.update(zip(_STATS_NAMES, self.stats(values)))    # noqa: B905 (10 and 10)
+        info = _new(RealServerInfo)
+        info.__dict__.update(real_server=rs, active_conns=active, inactive_conns=inactive,
+                             persistent_conns=persist, stats=stats)
+        return info
+
+
+class DestDecoder:
+    """RealServerInfo from each message of one GET_DEST dump (None: a message without a
+    dest). The kernel writes every dest with the same attributes, so the layout is learnt
+    from the first message of each length and later ones cost one struct.unpack."""
+
+    def __init__(self, default_family: str) -> None:
+        self.default_family = default_family
+        self._layouts: dict[int, _Layout | None] = {}
+
+    def __call__(self, message: memoryview) -> RealServerInfo | None:
+        size = len(message)
+        if size not in self._layouts:
+            self._layouts[size] = _Layout.learn(message)
+        layout = self._layouts[size]
+        info = layout.read(message) if layout is not None else None
+        if info is None:
+            items = decode(message)
+            info = dest_from(items["dest"], self.default_family) if "dest" in items else None
+        return info
