@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Mapping
 
 from lvsocf import state
@@ -173,6 +174,8 @@ def _apply(ctx: Context) -> int:
     from lvsocf.ipvs import reconcile
     from lvsocf.ipvs.op import OpKind
 
+    # one deadline for everything this action waits for
+    deadline = time.monotonic() + max(2.0, (ctx.timeout or 30.0) - 5.0)
     svc = desired(ctx.params)
     fallback = fallback_server(ctx.params, svc.key)
     with kernel.ipvs() as k:
@@ -184,24 +187,25 @@ def _apply(ctx: Context) -> int:
             ctx.logger.info("%s: %s", verb, op.what)
         ServiceRecord(svc.key, fallback).write(ctx.instance)
         if fallback is not None:
-            _await_fallback(ctx, k, svc.key, fallback)
+            _await_fallback(ctx, k, svc.key, fallback, deadline)
     return OCF_SUCCESS
 
 
-def _await_fallback(ctx: Context, k, key: ServiceKey, fallback: RealServer) -> None:
+def _await_fallback(ctx: Context, k, key: ServiceKey, fallback: RealServer,
+                    deadline: float) -> None:
     """The check engine puts the fallback server in and takes it out (it is the only writer
     of real-server entries): make sure it runs and wait until the table is as the fallback
     rule says. A failure is a warning, as a failed fallback always was: the service works."""
     from lvsocf.engine import client
+    from lvsocf.ipvs.errors import IpvsError
     from lvsocf.ipvs.fallback import plan_fallback
 
-    timeout = max(2.0, (ctx.timeout or 30.0) - 5.0)
     try:
-        client.ensure_running(timeout)
+        client.ensure_running(max(1.0, deadline - time.monotonic()))
         client.notify()
         client.wait_until(lambda: not plan_fallback(key, fallback, k.real_servers(key)),
-                          timeout)
-    except client.EngineError as exc:
+                          max(1.0, deadline - time.monotonic()))
+    except (client.EngineError, IpvsError) as exc:
         ctx.logger.warning("fallback server %s: %s", fallback, exc)
 
 

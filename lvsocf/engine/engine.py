@@ -36,7 +36,7 @@ from lvsocf.engine.timetable import Timetable
 from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
-from lvsocf.ipvs.netlink import Op
+from lvsocf.ipvs.op import Op
 from lvsocf.records import ServiceRecord
 
 log = logging.getLogger("lvsocf.engine")
@@ -270,6 +270,16 @@ class Engine(Registrations, Publishing):
         if self._retry_handle is None:
             self._retry_handle = asyncio.get_running_loop().call_later(RETRY, again)
 
+    def _task_ended(self, task: asyncio.Task) -> None:
+        """A loop task that ends before stop (an unexpected exception) would leave the engine
+        half alive: checking, but no longer writing the kernel, which no monitor sees. Stop
+        instead: the next IPVSRealServer monitor starts a new engine, weights untouched."""
+        if task.cancelled() or self._stopping.is_set() or task.exception() is None:
+            return          # some tasks end by design (attrd without Pacemaker)
+        exc = task.exception()
+        log.error("engine task %s ended: %r", task.get_name(), exc, exc_info=exc)
+        self.request_stop(f"task {task.get_name()} failed: {exc!r}")
+
     # -- the loop
     async def run(self, ready: Callable[[], None] | None = None) -> str:
         """Run until request_stop(); returns the reason."""
@@ -284,6 +294,8 @@ class Engine(Registrations, Publishing):
             ("watch", self._watch()), ("apply", self._applier()),
             ("publish", self._publisher()), ("attrd", self.attrd.run()),
             ("lag", self.lag.run()))]
+        for t in tasks:
+            t.add_done_callback(self._task_ended)
         try:
             await self._stopping.wait()
         finally:

@@ -53,8 +53,6 @@ class Publishing:
             if now - self._health_written.get(name, 0.0) >= self._refresh_every:
                 self._health_dirty.add(name)
 
-
-
     def flush_health(self) -> None:
         names, self._health_dirty = self._health_dirty, set()
         now = time.monotonic()
@@ -97,7 +95,6 @@ class Publishing:
             "down": sum(1 for m in self.monitors.values()
                         if m.state.hard is HealthState.DOWN),
         }
-
 
     async def _publisher(self) -> None:
         last_status = last_warning = 0.0

@@ -3,7 +3,8 @@
 A registration is one real server of one service with its check. The engine keeps one per
 record (named by the resource instance) and reacts to the differences between two loads:
 added, removed, and changed (check settings and/or real-server settings; a changed identity
-is a removal plus an addition, since the old entry is the agent's business, not ours).
+is a removal plus an addition: the old entry goes with the draining record of the stop that
+Pacemaker runs before a start with new identifying parameters).
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from lvsocf.checks.state import HealthState
 from lvsocf.engine.registry import Registration
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
-from lvsocf.ipvs.netlink import Op
+from lvsocf.ipvs.op import Op
 from lvsocf.ipvs.reconcile import plan_real_servers
 from lvsocf.records import ServiceRecord
 

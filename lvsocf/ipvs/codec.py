@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from lvsocf.ipvs.errors import IpvsError
 from lvsocf.ipvs.protocol import Table
 
 NLMSG_HDR = struct.Struct("=IHHII")
@@ -124,8 +125,9 @@ def split_messages(data: bytes | memoryview) -> Iterator[tuple[int, int, int, me
     offset, size = 0, len(view)
     while offset + 16 <= size:
         length, mtype, flags, seq, _pid = NLMSG_HDR.unpack_from(view, offset)
-        if length < 16:
-            break
+        if length < 16 or offset + length > size:
+            raise IpvsError(f"IPVS: truncated netlink message ({length} bytes at {offset} "
+                            f"of {size})")
         yield mtype, flags, seq, view[offset:offset + length]
         offset += (length + 3) & ~3
 

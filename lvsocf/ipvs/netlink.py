@@ -40,6 +40,7 @@ BUFFER = 8 << 20
 # 1 KiB of receive buffer): a batch cannot overflow the buffer even when all of it fails.
 BATCH = 256
 RECV_SIZE = 1 << 20
+RECV_TIMEOUT = 30.0      # seconds: the kernel answers at once, or not at all
 REQUEST, ACK, DUMP = codec.NLM_F_REQUEST, codec.NLM_F_ACK, codec.NLM_F_DUMP
 _HEADERS = codec.NLMSG_HDR.size + codec.GENL_HDR.size
 
@@ -59,17 +60,22 @@ class Ipvs:
             self._sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
         except OSError:
             pass
+        # a kernel that never answers must not hang the engine's event loop for ever
+        self._sock.settimeout(RECV_TIMEOUT)
         self._sock.bind((0, 0))
         self._buffer = bytearray(RECV_SIZE)
         self._seq = 0
         try:
-            self.family = self._resolve_family()
-        except errors.NotFound:
-            if not load_module or not _modprobe("ip_vs"):
-                self.close()
-                raise errors.NotAvailable(
-                    "IPVS is not available in this kernel (module ip_vs missing)") from None
-            self.family = self._resolve_family()
+            try:
+                self.family = self._resolve_family()
+            except errors.NotFound:
+                if not load_module or not _modprobe("ip_vs"):
+                    raise errors.NotAvailable(
+                        "IPVS is not available in this kernel (module ip_vs missing)") from None
+                self.family = self._resolve_family()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self._sock.close()
@@ -88,7 +94,10 @@ class Ipvs:
         return wire.decode(replies[0], wire.CTRL)["family_id"]
 
     def _next_seqs(self, count: int) -> int:
-        """Reserve `count` sequence numbers; the first of them."""
+        """Reserve `count` consecutive sequence numbers (a u32 on the wire: a run that would
+        cross 2**32 starts again at 1, so first <= seq <= last holds); the first of them."""
+        if self._seq + count > 0xFFFFFFFF:
+            self._seq = 0
         self._seq += count
         return self._seq - count + 1
 
@@ -96,6 +105,9 @@ class Ipvs:
         """The messages of one datagram, valid until the next call."""
         try:
             size = self._sock.recv_into(self._buffer)
+        except TimeoutError:
+            raise errors.IpvsError(f"IPVS: no answer from the kernel in {RECV_TIMEOUT:g} s") \
+                from None
         except OSError as exc:      # ENOBUFS: answers were lost, outcomes are unknown
             raise errors.IpvsError(f"IPVS: reading the kernel's answers: {exc}") from exc
         return codec.split_messages(memoryview(self._buffer)[:size])

@@ -39,6 +39,7 @@ from lvsocf.ipvs.model import (
     Stats,
     SyncDaemon,
     Timeouts,
+    family_of,
     sched_flag_names,
 )
 
@@ -132,8 +133,11 @@ def dest(key: ServiceKey, rs: RealServer) -> bytes:
 
 
 def dest_ident(key: ServiceKey, address: str, port: int) -> bytes:
-    """Just enough to name a real server (for a delete)."""
-    return service_key(key) + attrs(dest={"addr": addr_bytes(address), "port": port})
+    """Just enough to name a real server (for a delete), with its address family: without
+    it the kernel takes the service's, and an IPv4 ipip real server of an IPv6 service (or
+    the reverse) is never found."""
+    return service_key(key) + attrs(dest={"addr": addr_bytes(address), "port": port,
+                                          "addr_family": FAMILIES[family_of(address)]})
 
 
 def daemon(d: SyncDaemon) -> bytes:

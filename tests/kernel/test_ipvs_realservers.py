@@ -49,6 +49,23 @@ def test_edit_never_loses_forwarding_method(k, svc):
     assert any(r.startswith("-a -t 10.0.0.1:80 -r 10.0.1.1:80 -i -w 9") for r in saved())
 
 
+@pytest.mark.parametrize("service,server", [
+    ("2001:db8::1", "10.0.1.1"),            # an IPv4 tunnel endpoint behind an IPv6 VIP
+    ("10.0.0.1", "2001:db8:1::1"),
+])
+def test_cross_family_ipip_real_server_is_removed(k, service, server):
+    """The delete names the real server's own address family (the kernel assumes the
+    service's otherwise and never finds it): add, then delete, each checked by ipvsadm."""
+    key = ServiceKey("tcp", service, 80)
+    k.add_service(Service(key))
+    k.add_real_server(key, RealServer(server, 80, "ipip", 1))
+    shown = f"[{server}]:80" if ":" in server else f"{server}:80"
+    assert any(f"-r {shown} -i" in rule for rule in saved()), saved()
+    k.delete_real_server(key, server, 80)
+    assert not any(f"-r {shown}" in rule for rule in saved()), saved()
+    assert k.real_servers(key) == []
+
+
 def test_ipv6_and_fwmark_services(k):
     k6 = ServiceKey("tcp", "2001:db8::1", 80)
     k.add_service(Service(k6))

@@ -347,3 +347,24 @@ def test_unchanged_records_still_get_their_last_check_refreshed(state_dir, fake)
         return first, later
     first, later = asyncio.run(main())
     assert all(later[n] - first[n] >= 0.5 for n in first), (first, later)
+
+
+def test_an_unexpected_error_in_a_loop_task_stops_the_engine(state_dir, fake):
+    """An exception no handler expects (here from the kernel door, after start) ends the
+    apply task: the engine stops, naming it, instead of checking on without ever writing
+    the kernel again (the next agent monitor starts a new engine)."""
+    async def main():
+        b = await Backend().start()
+        register("rs1", record(port=b.port, rise=1, fall=1))
+        engine = Engine(lambda: fake, poll=0.02)
+        ready = asyncio.Event()
+        task = asyncio.create_task(engine.run(ready.set))
+        await asyncio.wait_for(ready.wait(), 5)
+
+        def broken(*_args):
+            raise RuntimeError("boom")
+        fake.apply = fake.real_servers = broken
+        await b.stop()              # a verdict for the applier to write
+        reason = await asyncio.wait_for(task, 10)
+        assert "task apply failed" in reason and "boom" in reason
+    asyncio.run(main())

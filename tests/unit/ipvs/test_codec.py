@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lvsocf.ipvs import codec, protocol, wire
+from lvsocf.ipvs import codec, errors, protocol, wire
 from lvsocf.ipvs.model import METHODS, RealServer, Service, ServiceKey, Stats, SyncDaemon
 from lvsocf.ipvs.op import Op, OpKind
 from lvsocf.ipvs.wire import netmask_from_wire, netmask_to_wire
@@ -141,6 +141,28 @@ def test_split_messages_and_errors():
     found = list(codec.split_messages(data))
     assert [(t, s) for t, _f, s, _m in found] == [(0x20, 7), (0x20, 8), (codec.NLMSG_ERROR, 9)]
     assert codec.error_code(found[2][3]) == 2
+
+
+@pytest.mark.parametrize("cut", [17, 30])
+def test_a_truncated_message_is_an_ipvs_error(cut):
+    """A datagram that ends inside a message (or a length below a header) is the kernel's
+    answer going wrong: an IpvsError, never a struct.error out of a decoder."""
+    data = codec.frame(0x20, 5, 7, 1, 1, b"\4\0\1\0" * 4)[:cut]
+    with pytest.raises(errors.IpvsError, match="truncated"):
+        list(codec.split_messages(data))
+    with pytest.raises(errors.IpvsError, match="truncated"):
+        list(codec.split_messages(codec.NLMSG_HDR.pack(8, 2, 0, 1, 0)))
+
+
+def test_sequence_numbers_wrap_below_2_32():
+    """Ipvs reserves consecutive u32 sequence numbers for a batch; a batch that would cross
+    2**32 starts at 1 again (packing a larger one raises struct.error)."""
+    from lvsocf.ipvs.netlink import Ipvs
+    door = object.__new__(Ipvs)
+    door._seq = 0xFFFFFFFF - 10
+    assert door._next_seqs(10) == 0xFFFFFFFF - 9 and door._seq == 0xFFFFFFFF
+    assert door._next_seqs(256) == 1 and door._seq == 256
+    codec.frame(0x20, 5, door._seq, 1, 1, b"")
 
 
 def test_op_is_typed_and_encoded_once():
