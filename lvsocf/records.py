@@ -154,6 +154,13 @@ def _text(value: Any, name: str, default: str, choices: tuple[str, ...] = ()) ->
     return value
 
 
+def _service_of(raw: Any) -> ServiceKey:
+    """The service key of a real-server or health record (a JSON object)."""
+    if not isinstance(raw, Mapping):
+        raise RecordError("not a JSON object")
+    return key_from_json(raw.get("service"))
+
+
 FAILURE_ACTIONS = ("quiescent", "remove")
 METHODS = ("gate", "masq", "ipip")
 
@@ -225,9 +232,7 @@ class RealServerRecord(_Stored):
 
     @classmethod
     def from_json(cls, raw: Any) -> RealServerRecord:
-        if not isinstance(raw, Mapping):
-            raise RecordError("not a JSON object")
-        key = key_from_json(raw.get("service"))
+        key = _service_of(raw)
         rs = raw.get("real_server")
         if not isinstance(rs, Mapping) or not isinstance(rs.get("address"), str):
             raise RecordError("real_server: no address")
@@ -297,9 +302,7 @@ class HealthRecord(_Stored):
 
     @classmethod
     def from_json(cls, raw: Any) -> HealthRecord:
-        if not isinstance(raw, Mapping):
-            raise RecordError("not a JSON object")
-        key = key_from_json(raw.get("service"))
+        key = _service_of(raw)
         address = raw.get("address")
         try:
             if not isinstance(address, str):
