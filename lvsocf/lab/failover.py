@@ -439,7 +439,7 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     phases["failover"]["pause"] = client_pause(events, crash_at)
     phases["failover"]["actions"] = actions_since(survivor, log_at)
     phases["failover"]["steps"] = takeover_steps(survivor, log_at, crash_at,
-                                                 crash_at + failover["vip"] + 1)
+                                                 crash_at + failover["vip"] + 60, layout.vip)
     # warm health: the backend that failed its check before the crash gets no new
     # connection after it, while the others get every one (counted at the backends)
     warm["new_conns_at_down_backend"] = len(lab.accepted(sick_ns, crash_at))

@@ -56,9 +56,12 @@ def _log_time(line: str, year: int) -> float | None:
     return at + (float(f"0.{fraction}") if fraction else 0.0)
 
 
-def takeover_steps(node: Node, offset: int, since: float, until: float) -> list[tuple[float, str]]:
+def takeover_steps(node: Node, offset: int, since: float, until: float,
+                   last: str) -> list[tuple[float, str]]:
     """(seconds after `since`, what) for the takeover milestones in `node`'s pacemaker.log
-    from byte `offset` up to `until` (monitors left out)."""
+    from byte `offset` up to the result of resource `last`'s start, or `until` (monitors left
+    out). The VIP's address shows before its agent returns, so its result is read from the
+    log rather than cut off at the moment the address appeared."""
     with _log(node).open("rb") as fh:
         fh.seek(offset)
         lines = fh.read().decode(errors="replace").splitlines()
@@ -72,6 +75,8 @@ def takeover_steps(node: Node, offset: int, since: float, until: float) -> list[
             found = pattern.search(line)
             if found and "monitor" not in found[0]:
                 steps.append((round(at - since, 2), f"{name}: {found[0]}"))
+                if name == "result" and found[1] == "start" and found[2] == last:
+                    return steps
                 break
     return steps
 
