@@ -326,3 +326,39 @@ class HealthRecord(_Stored):
                    _opt(raw.get("configured_weight"), int), _opt(raw.get("engine_pid"), int),
                    _opt(raw.get("registration"), str), _opt(raw.get("failure_action"), str),
                    _opt(raw.get("error"), str) or None)
+
+
+@dataclass(frozen=True)
+class SyncRecord(_Stored):
+    """IPVSSync's record of its node (kind `sync`): when the backup daemon started (the
+    warm-up counts from there), whether this node is promoted and since when, and the
+    warm-up the promotion score waits for."""
+    KIND: ClassVar[str] = "sync"
+    backup_since: float
+    promoted: bool = False
+    warmup: float = 0.0
+    interface: str = ""
+    syncid: int = 0
+    promoted_since: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"backup_since": self.backup_since, "promoted": self.promoted,
+                               "warmup": self.warmup, "interface": self.interface,
+                               "syncid": self.syncid}
+        if self.promoted_since is not None:
+            out["promoted_since"] = self.promoted_since
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> SyncRecord:
+        if not isinstance(raw, Mapping):
+            raise RecordError("not a JSON object")
+        promoted = raw.get("promoted", False)
+        if not isinstance(promoted, bool):
+            raise RecordError(f"promoted: expected true or false, got {promoted!r}")
+        since = raw.get("promoted_since")
+        return cls(backup_since=_number(raw.get("backup_since"), "backup_since"),
+                   promoted=promoted, warmup=_number(raw.get("warmup"), "warmup", 0.0),
+                   interface=_text(raw.get("interface"), "interface", ""),
+                   syncid=strict_int(raw.get("syncid", 0), "syncid"),
+                   promoted_since=None if since is None else _number(since, "promoted_since"))

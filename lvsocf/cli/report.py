@@ -22,6 +22,7 @@ from lvsocf.cli.records import (
     pid_alive,
 )
 from lvsocf.ipvs.model import RealServerInfo, ServiceInfo, ServiceKey, Stats, SyncDaemon, Timeouts
+from lvsocf.records import SyncRecord
 
 SCHEMA = 1
 SYSCTLS = ("sync_threshold", "sync_refresh_period", "sync_retries", "backup_only", "sloppy_tcp",
@@ -279,9 +280,10 @@ class _Builder:
     def sync_records(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, raw in self.records("sync").items():
-            if not isinstance(raw, dict):
-                self.issue("malformed_record", f"sync record {name!r}: not a JSON object",
-                           f"sync/{name}")
+            try:
+                SyncRecord.from_json(raw)
+            except Malformed as exc:
+                self.issue("malformed_record", f"sync record {name!r}: {exc}", f"sync/{name}")
                 continue
             out[name] = raw
         if out and self.kernel.loaded and not self.kernel.daemons:

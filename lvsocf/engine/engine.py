@@ -27,6 +27,7 @@ from lvsocf.checks import CheckResult
 from lvsocf.checks.state import Transition
 from lvsocf.engine import registry, weights
 from lvsocf.engine.attrd import Attrd
+from lvsocf.engine.fallbacks import FallbackHistory
 from lvsocf.engine.idle import IdleTimer
 from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.monitor import Monitor, Stats
@@ -92,6 +93,7 @@ class Engine(Registrations, Publishing):
         self._retry_handle: asyncio.TimerHandle | None = None
         self._retry_keys: dict[ServiceKey, bool] = {}
         self._draining: set[str] = set()     # registrations whose stop drains them
+        self._fallback_history = FallbackHistory()
 
     # -- control
     def poke(self) -> None:
@@ -120,7 +122,7 @@ class Engine(Registrations, Publishing):
         restarted in place gets its real servers back without any agent action."""
         for key in self._by_key:
             self._mark(key, reconcile=True)
-        for key in self._fallbacks():
+        for key in self._fallbacks().keys() | self._fallback_history.keys():
             self._mark(key, reconcile=True)
 
     def _fallbacks(self) -> dict[ServiceKey, RealServer]:
@@ -145,12 +147,13 @@ class Engine(Registrations, Publishing):
         for key, reconcile in sorted(dirty.items(), key=lambda item: str(item[0])):
             monitors = [m for m in self._by_key.get(key, {}).values()
                         if m.checker is not None or m.name in self._draining]
+            retired = self._fallback_history.note(key, fallbacks.get(key))
             if not monitors:
-                if reconcile and key in fallbacks:
-                    self._fallback_only(key, fallbacks[key])
+                if reconcile and (key in fallbacks or retired is not None):
+                    self._fallback_only(key, fallbacks.get(key), retired)
                 continue
             try:
-                self._apply_service(key, reconcile, monitors, fallbacks.get(key))
+                self._apply_service(key, reconcile, monitors, fallbacks.get(key), retired)
             except errors.NotFound:
                 for m in monitors:
                     if m.name in self._draining:
@@ -174,7 +177,7 @@ class Engine(Registrations, Publishing):
             self._retry_later(retry)
 
     def _apply_service(self, key: ServiceKey, reconcile: bool, monitors: list[Monitor],
-                       fallback) -> None:
+                       fallback: RealServer | None, retired: RealServer | None) -> None:
         k = self._get_kernel()
         actual = k.real_servers(key)
         failures: dict[str, str] = {}
@@ -185,10 +188,10 @@ class Engine(Registrations, Publishing):
             # A dump of a big service costs more than the whole plan: read it again only
             # when an op failed and the table is not what the plan says.
             actual = k.real_servers(key) if failures else plan.after
-            fb_plan = plan_fallback(key, fallback, actual)
+            fb_plan = plan_fallback(key, fallback, actual, retired, self._owned(key))
             if self.shard is not None and plan.ops and not fb_plan:
                 self._recheck_fallback(key, fallback, monitors, actual)
-            self._apply_fallback(k, fb_plan)
+            self._apply_fallback(k, key, fb_plan)
             for m in drained:
                 self._drained(m)
             monitors = [m for m in monitors if m not in drained]
@@ -205,21 +208,27 @@ class Engine(Registrations, Publishing):
         if failures:
             raise _Retry
 
-    def _apply_fallback(self, k: Kernel, fb_plan: list[Op]) -> None:
+    def _owned(self, key: ServiceKey) -> set[tuple]:
+        return {m.reg.server.ident for m in self._by_key.get(key, {}).values()}
+
+    def _apply_fallback(self, k: Kernel, key: ServiceKey, fb_plan: list[Op]) -> None:
         for op, err in zip(fb_plan, k.apply(fb_plan) if fb_plan else [], strict=True):
             verb = "in" if op.cmd == protocol.CMD_NEW_DEST else "out"
             if err is None:
                 log.info("fallback %s: %s", verb, op.what)
             elif not isinstance(err, errors.Exists | errors.NotFound):
                 log.warning("fallback %s: %s", verb, err)
+        self._fallback_history.taken_out(key)
 
-    def _fallback_only(self, key: ServiceKey, fallback: RealServer) -> None:
+    def _fallback_only(self, key: ServiceKey, fallback: RealServer | None,
+                       retired: RealServer | None) -> None:
         """A service with a fallback and no registration here: the fallback follows the
         table (in while nothing has weight). Every worker may do it: the same table gives
         the same plan, and a second add or delete is harmless."""
         try:
             k = self._get_kernel()
-            self._apply_fallback(k, plan_fallback(key, fallback, k.real_servers(key)))
+            fb_plan = plan_fallback(key, fallback, k.real_servers(key), retired, self._owned(key))
+            self._apply_fallback(k, key, fb_plan)
         except errors.NotFound:
             pass                # the service is gone: its record goes with it
         except (errors.IpvsError, OSError) as exc:

@@ -62,8 +62,3 @@ def apply(k: Ipvs, plan: Sequence[Op]) -> Result:
 
 def reconcile_service(k: Ipvs, desired: Service) -> Result:
     return apply(k, plan_service(desired, k.service(desired.key)))
-
-
-def reconcile_real_servers(k: Ipvs, key: ServiceKey, desired: Iterable[RealServer],
-                           owned: Iterable[tuple[str, int]] = ()) -> Result:
-    return apply(k, plan_real_servers(key, list(desired), k.real_servers(key), owned))

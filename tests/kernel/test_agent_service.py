@@ -2,6 +2,7 @@
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,37 @@ def test_fallback_server(svc):
         pid = engine_pid(svc.state_dir)
         if pid:
             os.kill(pid, signal.SIGKILL)
+
+
+def test_reload_that_changes_the_fallback_takes_the_old_one_out(svc):
+    """A reload may name another fallback or none: the old entry leaves the kernel, nothing
+    else of the service is touched."""
+    first = {**TCP, "fallback": "10.0.9.9:8080", "fallback_method": "masq"}
+    try:
+        assert rc(svc("start", **first)) == 0
+        assert "-a -t 10.0.0.1:80 -r 10.0.9.9:8080 -m -w 1" in saved()
+        ipvsadm("-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1:80", "-g", "-w", "0")
+        second = {**first, "fallback": "10.0.9.8:8080"}
+        assert rc(svc("reload-agent", **second)) == 0
+        assert _eventually(lambda: saved() == {
+            "-A -t 10.0.0.1:80 -s wlc", "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 0",
+            "-a -t 10.0.0.1:80 -r 10.0.9.8:8080 -m -w 1"}), saved()
+        assert rc(svc("reload-agent", **TCP)) == 0
+        assert _eventually(lambda: saved() == {
+            "-A -t 10.0.0.1:80 -s wlc", "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 0"}), saved()
+    finally:
+        pid = engine_pid(svc.state_dir)
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+
+
+def _eventually(condition, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def test_reload_agent_is_live_for_a_connection(svc, nat_topology):

@@ -103,3 +103,18 @@ def test_any_json_is_a_record_or_record_error(kind, raw):
     except RecordError:
         return
     assert kind.from_json(record.to_json()) == record
+
+
+def test_sync_record_round_trip_and_errors():
+    from lvsocf.records import SyncRecord
+    rec = SyncRecord(backup_since=1700000000.5, promoted=True, warmup=120.0,
+                     interface="eth1", syncid=7, promoted_since=1700000100.0)
+    assert SyncRecord.from_json(json.loads(json.dumps(rec.to_json()))) == rec
+    assert SyncRecord.from_json({"backup_since": 5}) == SyncRecord(backup_since=5.0)
+    for bad, field_ in (({"promoted": True}, "backup_since"),
+                        ({"backup_since": 1, "promoted": "yes"}, "promoted"),
+                        ({"backup_since": 1, "syncid": 1.5}, "syncid"),
+                        ({"backup_since": float("nan")}, "backup_since"),
+                        ({"backup_since": 1, "interface": 3}, "interface"), ([], "object")):
+        with pytest.raises(RecordError, match=field_):
+            SyncRecord.from_json(bad)

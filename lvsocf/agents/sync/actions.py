@@ -32,10 +32,12 @@ from lvsocf.agents.sync.daemons import (
 from lvsocf.agents.sync.policy import SCORE_PROMOTED, classify
 from lvsocf.agents.sync.record import (
     backup_record,
-    now,
+    demoted,
+    is_promoted,
     read_record,
     record_score,
     remove_record,
+    restarted_backup,
     write_record,
 )
 from lvsocf.agents.sync.validation import warnings
@@ -57,7 +59,7 @@ def start(ctx: Context) -> int:
                                "(start leaves the resource unpromoted)")
         apply_settings(ctx, k, promoted=False)
         restarted = ensure_backup(ctx, k)
-        record = backup_record(ctx, record, restarted or not record, False, k)
+        record = backup_record(ctx, record, restarted or record is None, False, k)
     write_record(ctx, record)
     for message in warnings(ctx.params):
         ctx.logger.warning("%s", message)
@@ -75,7 +77,7 @@ def promote(ctx: Context) -> int:
             ctx.logger.warning("no backup daemon next to the master: %s", err)
             restarted = False
         ensure_daemon(ctx, k, daemon_config(ctx.params, "master"))
-        record = backup_record(ctx, record, restarted or not record, True, k)
+        record = backup_record(ctx, record, restarted or record is None, True, k)
     write_record(ctx, record)
     set_score(ctx, SCORE_PROMOTED)
     return OCF_SUCCESS
@@ -88,14 +90,14 @@ def demote(ctx: Context) -> int:
         if kernel.loaded():
             with kernel.ipvs() as k:
                 stop_daemon(ctx, k, "master")
-        if record:
-            write_record(ctx, {**record, "promoted": False})
+        if record is not None:
+            write_record(ctx, demoted(record))
         return OCF_SUCCESS
     with kernel.ipvs() as k:
         stop_daemon(ctx, k, "master")
         restarted = ensure_backup(ctx, k)
         apply_settings(ctx, k, promoted=False)
-        record = backup_record(ctx, record, restarted or not record, False, k)
+        record = backup_record(ctx, record, restarted or record is None, False, k)
     write_record(ctx, record)
     set_score(ctx, record_score(record))
     return OCF_SUCCESS
@@ -117,7 +119,7 @@ def monitor(ctx: Context) -> int:
     record = read_record(ctx)
     with kernel.ipvs() as k:
         running = running_daemons(k)
-        rc = classify(running, bool(record.get("promoted")))
+        rc = classify(running, is_promoted(record))
         if rc == OCF_NOT_RUNNING or ctx.config_error is not None:
             return rc
         if rc == OCF_FAILED_PROMOTED:
@@ -137,8 +139,8 @@ def monitor(ctx: Context) -> int:
             except OcfError as err:
                 ctx.logger.warning("%s", err)
         heal_settings(ctx, k, promoted)
-        if restarted or not record or bool(record.get("promoted")) != promoted:
-            record = backup_record(ctx, record, restarted or not record, promoted, k)
+        if restarted or record is None or record.promoted != promoted:
+            record = backup_record(ctx, record, restarted or record is None, promoted, k)
             write_record(ctx, record)
     set_score(ctx, record_score(record))
     return rc
@@ -150,11 +152,11 @@ def reload_agent(ctx: Context) -> int:
         running = running_daemons(k)
         if not running:
             return OCF_NOT_RUNNING
-        promoted = "master" in running or bool(record.get("promoted"))
+        promoted = "master" in running or is_promoted(record)
         apply_settings(ctx, k, promoted)
-        if record:
+        if record is not None:
             record = backup_record(ctx, record, False, promoted, k)
-    if record:
+    if record is not None:
         write_record(ctx, record)
         set_score(ctx, record_score(record))
     return OCF_SUCCESS
@@ -170,7 +172,7 @@ def notify(ctx: Context) -> int:
     if kind == "pre-promote":
         targets = (ctx.meta("notify_promote_uname") or "").split()
         record = read_record(ctx)
-        if me in targets or not record or record.get("promoted") or ctx.config_error:
+        if me in targets or record is None or record.promoted or ctx.config_error:
             return OCF_SUCCESS
         # Another node is about to send: no stray master here, and our backup listening.
         with kernel.ipvs() as k:
@@ -178,7 +180,7 @@ def notify(ctx: Context) -> int:
                 ctx.logger.warning("stopped a stray master sync daemon before %s is promoted",
                                    " ".join(targets))
             if ensure_backup(ctx, k):
-                write_record(ctx, {**record, "backup_since": now()})
+                write_record(ctx, restarted_backup(record))
     elif kind == "post-start":
         peers = [n for n in (ctx.meta("notify_start_uname") or "").split() if n != me]
         if peers:

@@ -210,9 +210,11 @@ def test_engine_fields_error_and_failure_action_from_the_health_record(kernel):
 
 def test_sync_record_without_daemon():
     kernel = KernelView(loaded=True, version="1.2.1", conn_tab_size=4096)
-    doc = build(kernel, StateView(records={"sync": {"s": {"backup_since": NOW}, "t": [1]}}),
-                NOW, alive=alive)
-    assert [i["kind"] for i in doc["issues"]] == ["malformed_record", "no_daemon"]
+    records = {"s": {"backup_since": NOW}, "t": [1], "u": {"backup_since": "yesterday"}}
+    doc = build(kernel, StateView(records={"sync": records}), NOW, alive=alive)
+    assert [i["kind"] for i in doc["issues"]] == ["malformed_record", "malformed_record",
+                                                   "no_daemon"]
+    assert "backup_since" in doc["issues"][1]["message"]
     assert doc["sync_records"] == {"s": {"backup_since": NOW}}
 
 

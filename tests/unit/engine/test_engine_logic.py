@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lvsocf import state
 from lvsocf.checks.state import HealthState
 from lvsocf.engine import health, registry, weights
+from lvsocf.engine.fallbacks import FallbackHistory
 from lvsocf.engine.weights import Verdict, desired_entry, plan_service
 from lvsocf.ipvs import protocol
 from lvsocf.ipvs.fallback import plan_fallback
@@ -175,6 +176,32 @@ def test_fallback_decisions():
     assert [op.cmd for op in plan_fallback(KEY, fb, [a, fbi])] == [protocol.CMD_DEL_DEST]
     assert plan_fallback(KEY, fb, [a]) == []
     assert plan_fallback(KEY, None, [a0]) == []
+
+
+def test_a_retired_fallback_goes_out_unless_registered_or_kept():
+    old, new = RealServer("10.0.9.9", 8080, "masq", 1), RealServer("10.0.9.8", 8080, "masq", 1)
+    a0 = RealServerInfo(RealServer("10.0.1.1", 80, "masq", 0))
+    oldi = RealServerInfo(old)
+    swap = plan_fallback(KEY, new, [a0, oldi], retired=old)
+    assert [(op.cmd, op.server.ident if op.server else None) for op in swap] == [
+        (protocol.CMD_DEL_DEST, old.ident), (protocol.CMD_NEW_DEST, new.ident)]
+    removed = plan_fallback(KEY, None, [a0, oldi], retired=old)
+    assert [op.cmd for op in removed] == [protocol.CMD_DEL_DEST]
+    assert plan_fallback(KEY, None, [a0, oldi], retired=old, owned={old.ident}) == []
+    assert plan_fallback(KEY, old, [a0, oldi], retired=old) == []
+    assert plan_fallback(KEY, None, [a0], retired=old) == []
+
+
+def test_fallback_history_remembers_until_taken_out():
+    old, new = RealServer("10.0.9.9", 8080, "masq", 1), RealServer("10.0.9.8", 8080, "masq", 1)
+    history = FallbackHistory()
+    assert history.note(KEY, old) is None
+    assert history.note(KEY, new) == old
+    assert history.note(KEY, new) == old           # a retry still knows it
+    history.taken_out(KEY)
+    assert history.note(KEY, new) is None
+    assert history.note(KEY, None) == new and KEY in history.keys()
+    assert history.note(KEY, new) is None           # changed back before it went out
 
 
 def test_fallbacks_from_service_records(state_dir):

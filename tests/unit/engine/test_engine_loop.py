@@ -105,6 +105,20 @@ def test_fallback_in_when_all_down_out_when_first_back(state_dir, fake):
     asyncio.run(main())
 
 
+def test_a_reload_that_changes_the_fallback_takes_the_old_one_out(state_dir, fake):
+    old, new = RealServer("10.0.9.9", 8080, "masq"), RealServer("10.0.9.8", 8080, "masq")
+    ServiceRecord(KEY, old).write("svc")
+
+    async def main():
+        async with running(fake):
+            await until(lambda: "10.0.9.9:8080" in fake.weights(), what="first fallback in")
+            ServiceRecord(KEY, new).write("svc")           # IPVSService reload-agent
+            await until(lambda: set(fake.weights()) == {"10.0.9.8:8080"}, what="swapped")
+            ServiceRecord(KEY, None).write("svc")
+            await until(lambda: fake.weights() == {}, what="fallback removed")
+    asyncio.run(main())
+
+
 def test_only_registered_entries_are_touched(state_dir, fake):
     foreign = RealServer("10.0.5.5", 80, "gate", 7)
     fake.put(KEY, foreign)
