@@ -146,6 +146,13 @@ def _positive(value: Any, name: str, default: float) -> float:
     return number
 
 
+def _not_negative(value: Any, name: str) -> float:
+    number = _number(value, name, 0.0)
+    if number < 0:
+        raise RecordError(f"{name}: must not be negative")
+    return number
+
+
 def _text(value: Any, name: str, default: str, choices: tuple[str, ...] = ()) -> str:
     if value is None or value == "":
         return default
@@ -219,6 +226,7 @@ class RealServerRecord(_Stored):
     initial_weight: int | None = None
     drain_timeout: float = 0.0
     draining: float | None = None
+    slow_start: float = 0.0     # seconds to ramp the weight up after coming up; 0: off
 
     def to_json(self) -> dict[str, Any]:
         rs = self.server
@@ -228,7 +236,7 @@ class RealServerRecord(_Stored):
                                 "l_threshold": rs.l_threshold},
                 "check": self.check.to_json(), "failure_action": self.failure_action,
                 "initial_weight": self.initial_weight, "drain_timeout": self.drain_timeout,
-                "draining": self.draining}
+                "draining": self.draining, "slow_start": self.slow_start}
 
     @classmethod
     def from_json(cls, raw: Any) -> RealServerRecord:
@@ -250,7 +258,8 @@ class RealServerRecord(_Stored):
                          FAILURE_ACTIONS),
                    None if initial is None else strict_int(initial, "initial_weight"),
                    _number(raw.get("drain_timeout"), "drain_timeout", 0.0),
-                   None if draining is None else _number(draining, "draining"))
+                   None if draining is None else _number(draining, "draining"),
+                   _not_negative(raw.get("slow_start"), "slow_start"))
 
 
 HEALTH_STATES = ("unknown", "up", "soft_down", "down", "soft_up")

@@ -33,6 +33,7 @@ from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.monitor import Monitor, Stats
 from lvsocf.engine.publish import Publishing
 from lvsocf.engine.registrations import Registrations
+from lvsocf.engine.slowstart import SlowStart
 from lvsocf.engine.timetable import Timetable
 from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
@@ -94,6 +95,7 @@ class Engine(Registrations, Publishing):
         self._retry_keys: dict[ServiceKey, bool] = {}
         self._draining: set[str] = set()     # registrations whose stop drains them
         self._fallback_history = FallbackHistory()
+        self.slow_start = SlowStart(lambda key: self._mark(key, reconcile=True))
 
     # -- control
     def poke(self) -> None:
@@ -109,6 +111,7 @@ class Engine(Registrations, Publishing):
         if transition.hard:
             level = logging.INFO if transition.new.healthy else logging.WARNING
             log.log(level, "%s: %s (%s)", m.reg, transition, result.detail)
+            self.slow_start.on_hard(m, transition.new.hard)
             self._mark(m.reg.key, reconcile=True)
             self.attrd.set(m.name, m.state.value)
         else:
@@ -182,7 +185,8 @@ class Engine(Registrations, Publishing):
         actual = k.real_servers(key)
         failures: dict[str, str] = {}
         if reconcile:
-            plan = weights.plan_service(key, [m.verdict() for m in monitors], actual)
+            verdicts = [m.verdict(self.slow_start.weight(m)) for m in monitors]
+            plan = weights.plan_service(key, verdicts, actual)
             failures = self._run(k, plan.ops, monitors)
             drained = [m for m in monitors if m.name in plan.drained and m.name not in failures]
             # A dump of a big service costs more than the whole plan: read it again only
@@ -302,7 +306,7 @@ class Engine(Registrations, Publishing):
         tasks = [asyncio.create_task(coro, name=name) for name, coro in (
             ("watch", self._watch()), ("apply", self._applier()),
             ("publish", self._publisher()), ("attrd", self.attrd.run()),
-            ("lag", self.lag.run()))]
+            ("lag", self.lag.run()), ("slow start", self.slow_start.run(self.monitors)))]
         for t in tasks:
             t.add_done_callback(self._task_ended)
         try:

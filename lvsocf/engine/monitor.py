@@ -86,8 +86,8 @@ class Monitor:
     def state(self) -> HealthState:
         return self.rf.state
 
-    def verdict(self) -> Verdict:
-        return Verdict(self.reg, self.rf.state.hard, self.pending_add)
+    def verdict(self, ramp: int | None = None) -> Verdict:
+        return Verdict(self.reg, self.rf.state.hard, self.pending_add, ramp)
 
     # -- lifecycle
     def start(self, first_delay: float | None = None) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lvsocf.engine.attrd import Attrd
     from lvsocf.engine.lag import LagMeter
     from lvsocf.engine.monitor import OnResult, Stats
+    from lvsocf.engine.slowstart import SlowStart
     from lvsocf.engine.timetable import Timetable
     from lvsocf.ipvs.model import ServiceKey
 
@@ -46,6 +47,7 @@ class Registrations:
     timetable: Timetable
     lag: LagMeter
     _on_result: OnResult
+    slow_start: SlowStart
 
     def _mark(self, key: ServiceKey, reconcile: bool) -> None:
         raise NotImplementedError
@@ -90,6 +92,7 @@ class Registrations:
         if resumed:
             log.info("%s: resumed %s (%s check every %gs)", reg, resume.state.value,
                      reg.check.kind, reg.check.interval)
+            self.slow_start.resume(m, resume.since, time.time())
             m.start(random.uniform(0, reg.check.interval))
         else:
             log.info("registered %s (%s check every %gs, rise %d, fall %d, on failure %s)",
@@ -108,6 +111,7 @@ class Registrations:
         self._health_dirty.discard(reg.name)
         self._health_written.pop(reg.name, None)
         self._draining.discard(reg.name)
+        self.slow_start.forget(reg.name)
         state.remove(health.KIND, reg.name)
         self.attrd.delete(reg.name)
         log.info("deregistered %s", reg)

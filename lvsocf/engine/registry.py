@@ -45,6 +45,7 @@ class Registration:
     failure_action: str = "quiescent"
     initial_weight: int | None = None
     draining: float | None = None       # stop's deadline (unix time): drain, then remove
+    slow_start: float = 0.0             # seconds of weight ramp after coming up (slowstart)
     digest: str = field(default="", compare=False)
 
     @property
@@ -64,7 +65,8 @@ class Registration:
 
 def from_record(name: str, record: RealServerRecord) -> Registration:
     return Registration(name, record.key, record.server, record.check, record.failure_action,
-                        record.initial_weight, record.draining, digest(record.to_json()))
+                        record.initial_weight, record.draining, record.slow_start,
+                        digest(record.to_json()))
 
 
 def parse(name: str, data: Any) -> Registration:

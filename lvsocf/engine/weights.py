@@ -3,7 +3,7 @@
 Pure functions (no kernel I/O): the engine feeds them its verdicts and the service's current
 entries and applies the ops they return.
 
-- UP (healthy, hard): the configured weight.
+- UP (healthy, hard): the configured weight, or the step a slow start has reached.
 - DOWN (hard): weight 0 (failure_action quiescent) or no entry (remove).
 - UNKNOWN (no verdict yet): an entry that exists keeps its weight (a restarted engine, or an
   adopted entry, changes nothing before its first verdict); a new registration's missing entry
@@ -33,6 +33,7 @@ class Verdict:
     registration: Registration
     state: HealthState          # hard state: UNKNOWN, UP or DOWN
     pending_add: bool = False   # registered in this engine and not yet in the kernel
+    ramp: int | None = None     # the weight of a slow start under way (engine.slowstart)
 
 
 def desired_entry(v: Verdict, actual: RealServer | None) -> RealServer | None:
@@ -40,7 +41,7 @@ def desired_entry(v: Verdict, actual: RealServer | None) -> RealServer | None:
     reg = v.registration
     hard = v.state.hard
     if hard is HealthState.UP:
-        return reg.server
+        return reg.server if v.ramp is None else replace(reg.server, weight=v.ramp)
     if hard is HealthState.DOWN:
         return replace(reg.server, weight=0) if reg.failure_action == "quiescent" else None
     if actual is not None:

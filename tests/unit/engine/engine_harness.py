@@ -73,12 +73,13 @@ def record(address: str = "127.0.0.1", port: int = 80, *, kind: str = "tcp",
            options: dict | None = None, weight: int = 5, interval: float = 0.05,
            timeout: float = 0.5, rise: int = 2, fall: int = 2,
            failure_action: str = "quiescent", initial_weight: int | None = None,
-           key: ServiceKey = KEY, method: str = "masq", draining: float | None = None) -> dict:
+           key: ServiceKey = KEY, method: str = "masq", draining: float | None = None,
+           slow_start: float = 0.0) -> dict:
     """A `realservers` record as IPVSRealServer writes it (lvsocf.records)."""
     return RealServerRecord(
         key, RealServer(address, port, method, weight),
         CheckSpec(kind, tuple(sorted((options or {}).items())), interval, timeout, rise, fall),
-        failure_action, initial_weight, draining=draining).to_json()
+        failure_action, initial_weight, draining=draining, slow_start=slow_start).to_json()
 
 
 def register(name: str, data: dict) -> None:
