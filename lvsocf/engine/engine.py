@@ -33,6 +33,7 @@ from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.monitor import Monitor, Stats
 from lvsocf.engine.publish import Publishing
 from lvsocf.engine.registrations import Registrations
+from lvsocf.engine.sharing import CheckGroups
 from lvsocf.engine.slowstart import SlowStart
 from lvsocf.engine.timetable import Timetable
 from lvsocf.ipvs import errors, protocol
@@ -96,6 +97,7 @@ class Engine(Registrations, Publishing):
         self._draining: set[str] = set()     # registrations whose stop drains them
         self._fallback_history = FallbackHistory()
         self.slow_start = SlowStart(lambda key: self._mark(key, reconcile=True))
+        self.check_groups = CheckGroups()       # registrations that share one check
 
     # -- control
     def poke(self) -> None:

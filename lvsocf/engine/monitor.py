@@ -20,6 +20,7 @@ from lvsocf.checks.state import HealthState, RiseFall, Transition
 from lvsocf.engine.health import Resume
 from lvsocf.engine.lag import LagMeter
 from lvsocf.engine.registry import Registration
+from lvsocf.engine.sharing import CheckGroups
 from lvsocf.engine.timetable import Entry, Timetable
 from lvsocf.engine.weights import Verdict
 
@@ -45,8 +46,10 @@ OnResult = Callable[["Monitor", CheckResult, Transition], None]     # on each st
 
 class Monitor:
     def __init__(self, reg: Registration, resume: Resume, on_result: OnResult,
-                 stats: Stats, timetable: Timetable, lag: LagMeter | None = None) -> None:
+                 stats: Stats, timetable: Timetable, lag: LagMeter | None = None,
+                 groups: CheckGroups | None = None) -> None:
         self.reg = reg
+        self.groups = groups or CheckGroups()    # shared checks (engine.sharing)
         self.timetable = timetable
         self.on_result = on_result
         self.stats = stats
@@ -92,8 +95,12 @@ class Monitor:
     # -- lifecycle
     def start(self, first_delay: float | None = None) -> None:
         self.stop()
-        if self.checker is None:
-            return
+        if self.checker is None or not self.groups.join(self):
+            return              # no check, or another member of its group runs it
+        self._lead(first_delay)
+
+    def _lead(self, first_delay: float | None = None) -> None:
+        assert self.checker is not None
         if first_delay is None:
             first_delay = random.uniform(0, min(self.reg.check.interval, 1.0))
         self._loop = asyncio.get_running_loop()
@@ -102,6 +109,9 @@ class Monitor:
         self._timer = self.timetable.at(self._due, self._begin)
 
     def stop(self) -> None:
+        successor = self.groups.leave(self)
+        if successor is not None:
+            successor._lead()
         if self._timer is not None:
             Timetable.cancel(self._timer)
             self._timer = None
@@ -139,26 +149,36 @@ class Monitor:
         self.stats.checks += 1
         if not result.ok and self._starved(result, self._began, now):
             self.stats.inconclusive += 1
-            self.last = CheckResult(False, result.latency,
-                                    f"inconclusive, engine overloaded: {result.detail}")
-            self.last_at = time.time()
+            result = CheckResult(False, result.latency,
+                                 f"inconclusive, engine overloaded: {result.detail}")
+            conclusive = False
         else:
+            conclusive = True
             if not result.ok:
                 self.stats.failures += 1
-            self.last, self.last_at = result, time.time()
-            transition = self.rf.observe(result.ok)
-            if transition is not None:
-                if transition.hard:
-                    self.since = self.last_at
-                self.on_result(self, result, transition)
-        if self._inflight is not None or self._timer is not None:
-            return              # on_result restarted this monitor
+        for m in [self, *self.groups.followers(self)]:
+            m.take(result, conclusive)
+        if self._inflight is not None or self._timer is not None or \
+                not self.groups.leads(self):
+            return              # on_result restarted or stopped this monitor
         interval = self.reg.check.interval
         due = self._due + interval
         if due < now:       # late: skip whole intervals, keeping this server's phase
             due += math.ceil((now - due) / interval) * interval
         self._due = due
         self._timer = self.timetable.at(due, self._begin)
+
+    def take(self, result: CheckResult, conclusive: bool = True) -> None:
+        """One check result of this monitor's check (run by it, or by the leader of its
+        group): through the rise/fall state unless it proves nothing."""
+        self.last, self.last_at = result, time.time()
+        if not conclusive:
+            return
+        transition = self.rf.observe(result.ok)
+        if transition is not None:
+            if transition.hard:
+                self.since = self.last_at
+            self.on_result(self, result, transition)
 
     def _starved(self, result: CheckResult, began: float, now: float) -> bool:
         """A timeout during which the engine's own loop stalled for a quarter of the timeout

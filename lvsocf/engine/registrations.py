@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lvsocf.engine.attrd import Attrd
     from lvsocf.engine.lag import LagMeter
     from lvsocf.engine.monitor import OnResult, Stats
+    from lvsocf.engine.sharing import CheckGroups
     from lvsocf.engine.slowstart import SlowStart
     from lvsocf.engine.timetable import Timetable
     from lvsocf.ipvs.model import ServiceKey
@@ -48,6 +49,7 @@ class Registrations:
     lag: LagMeter
     _on_result: OnResult
     slow_start: SlowStart
+    check_groups: CheckGroups
 
     def _mark(self, key: ServiceKey, reconcile: bool) -> None:
         raise NotImplementedError
@@ -75,7 +77,8 @@ class Registrations:
     def _add(self, reg: Registration, spread: float) -> None:
         record = HealthRecord.read(reg.name)
         resume = health.resume_from(reg, record)
-        m = Monitor(reg, resume, self._on_result, self.stats, self.timetable, self.lag)
+        m = Monitor(reg, resume, self._on_result, self.stats, self.timetable, self.lag,
+                    self.check_groups)
         self.monitors[reg.name] = m
         self._by_key.setdefault(reg.key, {})[reg.name] = m
         self._health_dirty.add(reg.name)
