@@ -172,18 +172,35 @@ FAILURE_ACTIONS = ("quiescent", "remove")
 METHODS = ("gate", "masq", "ipip")
 
 
+OptionValue = str | bool | int | float
+
+
+def _option(name: Any, value: Any) -> tuple[str, OptionValue]:
+    """One check option as JSON holds it: a string, boolean or number, kept as it is (the
+    check's options object types it: lvsocf.checks.spec; a string for a boolean or a number,
+    as records before typed options held it, is converted there)."""
+    if not isinstance(name, str) or not name:
+        raise RecordError(f"check options: bad name {name!r}")
+    if not isinstance(value, str | bool | int | float) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        raise RecordError(f"check option {name}: expected a string, boolean or number, "
+                          f"got {value!r}")
+    return name, value
+
+
 @dataclass(frozen=True)
 class CheckSpec:
-    """A real server's health check: its kind, options (name -> text) and timing."""
+    """A real server's health check: its kind, options (name -> string, boolean or number,
+    by name) and timing."""
     kind: str
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, OptionValue], ...] = ()
     interval: float = 5.0
     timeout: float = 3.0
     rise: int = 2
     fall: int = 3
 
     @property
-    def option_map(self) -> dict[str, str]:
+    def option_map(self) -> dict[str, OptionValue]:
         return dict(self.options)
 
     def to_json(self) -> dict[str, Any]:
@@ -207,7 +224,7 @@ class CheckSpec:
         if not isinstance(kind, str) or not kind:
             raise RecordError("check kind: missing")
         return cls(kind,
-                   tuple(sorted((str(k), str(v)) for k, v in options.items())),
+                   tuple(sorted(_option(k, v) for k, v in options.items() if v is not None)),
                    _positive(raw.get("interval"), "interval", 5.0),
                    _positive(raw.get("timeout"), "timeout", 3.0), *counts)
 

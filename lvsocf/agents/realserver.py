@@ -31,9 +31,11 @@ from lvsocf.agents.base import (
     OcfError,
     run,
 )
-from lvsocf.agents.params import Value
+from lvsocf.agents.params import Params, Value
 from lvsocf.agents.realserver_params import CHECK_OPTIONS, PARAMETERS
 from lvsocf.checks import CheckConfigError, build_checker
+from lvsocf.checks.spec import options_of
+from lvsocf.checks.spec.external import ExternalOptions
 from lvsocf.engine import client
 from lvsocf.engine.registry import Registration, digest, from_record
 from lvsocf.ipvs.model import RealServer, ServiceKey
@@ -56,47 +58,46 @@ ACTIONS = (
 
 # ---- parameters -> record ---------------------------------------------------------------
 
+def _typed(params: Mapping[str, Value]) -> Params:
+    return Params.of(PARAMETERS, params)
+
+
 def real_server(params: Mapping[str, Value], key: ServiceKey) -> RealServer:
+    p = _typed(params)
     try:
-        rip = str(ipaddress.ip_address(str(params.get("rip") or "")))
+        rip = str(ipaddress.ip_address(p.text("rip")))
     except ValueError:
         raise ConfigError(f"rip {str(params.get('rip'))[:60]!r} is not an IPv4 or IPv6 "
                           "address") from None
-    method = str(params.get("method") or "gate")
-    rport = params.get("rport")
+    method = p.text("method")
+    rport = p.value("rport")
     if rport is None:
         rport = key.port
     elif method != "masq" and not key.fwmark and rport != key.port:
         raise ConfigError(f"rport {rport} differs from the service port {key.port}: only "
                           "method masq (NAT) maps ports; use check_port to probe another port")
-    rs = RealServer(rip, int(rport), method, int(params.get("weight") or 0),
-                    int(params.get("u_threshold") or 0), int(params.get("l_threshold") or 0))
+    rs = RealServer(rip, int(rport), method, p.integer("weight"), p.integer("u_threshold"),
+                    p.integer("l_threshold"))
     if rs.family != key.family and method != "ipip":
         raise ConfigError(f"rip {rip} is not of the service's address family ({key.family}); "
                           "only method ipip can cross families")
     return rs
 
 
-def _option_text(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
 def record_of(params: Mapping[str, Value]) -> RealServerRecord:
     """The `realservers` record the parameters describe; ConfigError when malformed."""
-    key = identity.service_key(params)
-    rs = real_server(params, key)
-    options = {name: _option_text(params.get(name)) for name in CHECK_OPTIONS}
-    initial = params.get("initial_weight")
+    p = _typed(params)
+    key = identity.service_key(p)
+    rs = real_server(p, key)
+    options = {name: p.value(name) for name in CHECK_OPTIONS}     # typed: JSON types
     record = RealServerRecord(
-        key, rs, CheckSpec(str(params.get("check_type") or "tcp"),
-                           tuple(sorted((k, v) for k, v in options.items() if v != "")),
-                           float(params.get("check_interval") or 5),
-                           float(params.get("check_timeout") or 3),
-                           int(params.get("rise") or 2), int(params.get("fall") or 3)),
-        str(params.get("failure_action") or "quiescent"),
-        None if initial is None else int(initial), float(params.get("drain_timeout") or 0))
+        key, rs, CheckSpec(p.text("check_type"),
+                           tuple(sorted((k, v) for k, v in options.items()
+                                        if v is not None and v != "")),
+                           p.seconds("check_interval"), p.seconds("check_timeout"),
+                           p.integer("rise"), p.integer("fall")),
+        p.text("failure_action"), p.integer("initial_weight"),
+        p.seconds("drain_timeout"))
     try:        # exactly what the engine will read
         return RealServerRecord.from_json(record.to_json())
     except RecordError as exc:
@@ -109,12 +110,14 @@ def _action() -> str | None:
 
 def validate(params: Mapping[str, Value], depth: int) -> None:
     reg = from_record("validate", record_of(params))
-    # build_checker imports the check module (asyncio): not on the recurring monitor's path.
-    if depth >= 10 or _action() != "monitor":
-        try:
-            build_checker(reg.check.kind, reg.target, reg.check.option_map)
-        except CheckConfigError as exc:
-            raise ConfigError(str(exc)) from None
+    try:
+        options = options_of(reg.check.kind, reg.check.option_map)     # typed, cheap
+        # build_checker imports the check module (asyncio): not on the recurring monitor's
+        # path.
+        if depth >= 10 or _action() != "monitor":
+            build_checker(reg.check.kind, reg.target, options)
+    except CheckConfigError as exc:
+        raise ConfigError(str(exc)) from None
     if depth < 10:
         return
     import shlex
@@ -122,8 +125,8 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
 
     from lvsocf.agents import kernel
 
-    if reg.check.kind == "external":
-        program = shlex.split(reg.check.option_map.get("external_command", ""))[0]
+    if isinstance(options, ExternalOptions):
+        program = shlex.split(options.external_command)[0]
         if shutil.which(program) is None:
             raise InstalledError(f"external_command: {program[:60]!r} is not an executable "
                                  "program")
