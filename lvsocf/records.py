@@ -312,6 +312,8 @@ class HealthRecord(_Stored):
     registration: str | None = None
     failure_action: str | None = None
     error: str | None = field(default=None)
+    consecutive_failures: int | None = None     # failed checks in a row, now
+    flaps: int | None = None                    # hard state changes (resumed on restart)
 
     @property
     def down(self) -> bool:
@@ -324,7 +326,8 @@ class HealthRecord(_Stored):
                 "detail": self.detail, "weight": self.weight,
                 "configured_weight": self.configured_weight, "engine_pid": self.engine_pid,
                 "registration": self.registration, "failure_action": self.failure_action,
-                "error": self.error}
+                "error": self.error, "consecutive_failures": self.consecutive_failures,
+                "flaps": self.flaps}
 
     @classmethod
     def from_json(cls, raw: Any) -> HealthRecord:
@@ -351,7 +354,8 @@ class HealthRecord(_Stored):
                    _opt(raw.get("detail"), str), _opt(raw.get("weight"), int),
                    _opt(raw.get("configured_weight"), int), _opt(raw.get("engine_pid"), int),
                    _opt(raw.get("registration"), str), _opt(raw.get("failure_action"), str),
-                   _opt(raw.get("error"), str) or None)
+                   _opt(raw.get("error"), str) or None,
+                   _opt(raw.get("consecutive_failures"), int), _opt(raw.get("flaps"), int))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from lvsocf import state
-from lvsocf.agents import identity
+from lvsocf.agents import engine_watch, identity
 from lvsocf.agents import ocfcompat as _c
 from lvsocf.agents.base import (
     OCF_DEGRADED,
@@ -207,6 +207,7 @@ def start(ctx: Context) -> int:
         raise OcfError(f"service {reg.key} does not exist: start its IPVSService first "
                        "(order it before the real servers)")
     health = _register(ctx, record, f"cannot register {reg.server}", _verdict_or_entry)
+    engine_watch.started(ctx)
     present, entry = _proc_entry(reg.key, reg.server.ident)
     if entry is None:
         state.remove(RECORD, ctx.instance)
@@ -246,6 +247,8 @@ def stop(ctx: Context) -> int:
         if ctx.config_error is not None:
             return OCF_SUCCESS      # unusable parameters and no record: nothing was started
         record = record_of(ctx.params)
+    elif record.draining is None and engine_watch.recovery_stop(ctx):
+        return OCF_SUCCESS          # Pacemaker's recovery from a hung engine: start follows
     present, entry = _proc_entry(record.key, record.server.ident)
     if entry is None and (not present or stored is None or client.running_pid() is None):
         _forget(ctx, _budget(ctx))      # nothing to drain, and no engine will add it
@@ -318,13 +321,16 @@ def monitor(ctx: Context) -> int:
     reg = _registration(ctx)
     if reg is None:
         return OCF_NOT_RUNNING
-    if client.running_pid() is None:
+    pid = client.running_pid()
+    if pid is None:
         try:
             pid = client.ensure_running(_budget(ctx))
         except client.EngineError as exc:
             raise OcfError(f"the check engine is gone and cannot be restarted: {exc}") \
                 from None
         ctx.logger.warning("the check engine was not running: restarted it (pid %d)", pid)
+    else:
+        engine_watch.check(ctx, pid)    # a hung engine: a failure, never a down backend
     health = _health(ctx)
     current = health is not None and health.registration == reg.digest
     present, entry = _proc_entry(reg.key, reg.server.ident)
@@ -349,7 +355,10 @@ AGENT = Agent(
     demand, restarted by monitor if it dies, changing no weight when it does): a healthy real
     server has its configured weight, a failed one weight 0 (failure_action=quiescent) or no
     entry (remove); when no real server of the service has weight, the service's fallback
-    server goes in. monitor returns 190 (degraded) while the real server is down.
+    server goes in. monitor returns 190 (degraded) while the real server is down, and 1
+    (error, "the check engine ... is hung") when the engine runs but its check cycle is stale
+    (3 check intervals, at least 30 s): Pacemaker's recovery (stop, start) then restarts the
+    engine and keeps every weight as it is.
     stop is a graceful drain: weight 0, then removal once its connections have ended or
     drain_timeout has passed. Health is published in /run/lvsocf/health and, under Pacemaker,
     as node attributes lvsocf-INSTANCE (crm_mon -A).""",
