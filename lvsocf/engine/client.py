@@ -62,7 +62,7 @@ def engine_env() -> dict[str, str]:
     Pacemaker's logging settings."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
            "LVSOCF_STATE_DIR": str(state.state_dir()),
-           # run exactly the lvsocf (and vendored pyroute2) this agent runs
+           # run exactly the lvsocf this agent runs
            "PYTHONPATH": importpath.child_pythonpath()}
     env.update({k: os.environ[k] for k in CLEAN_ENV if k in os.environ})
     return env

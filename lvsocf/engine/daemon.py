@@ -252,9 +252,6 @@ def _worker(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, nofile: int, shard: Shard | None = None) -> int:
     import asyncio
 
-    from lvsocf.ipvs.lean import load_netlink_only
-    load_netlink_only()     # the engine starts during failovers: every second counts
-
     from lvsocf.engine.attrd import Attrd
     from lvsocf.engine.engine import Engine
     from lvsocf.ipvs.netlink import Ipvs
