@@ -2,7 +2,7 @@
 # make test: every test (host tests, then the kernel tests and the installed product, with a
 # live Pacemaker failover, inside the lab VM).
 PY := .venv/bin/python
-VM := $(PY) -m lvsocf.lab.vm --timeout 4200 --
+VM := $(PY) -m lab.vm --timeout 4200 --
 PYTEST := env LVSOCF_NO_SKIPS=1 $(PY) -m pytest -p no:cacheprovider --color=no -q
 
 .PHONY: setup test test-host test-vm test-installed lint demo demo-installed bench bench-apply bench-checks bench-agents \
@@ -33,13 +33,13 @@ packages-for-vm:
 	$(MAKE) --no-print-directory deb rpm DIST=$(INSTALLED_DIST)
 
 # Debian 13 (trixie: kernel 6.12, Pacemaker 3.0, pcs 0.12, crmsh 5.0; README "Tested support
-# matrix"): a debootstrapped root cached by its package list (lvsocf.lab.roots; built on first
+# matrix"): a debootstrapped root cached by its package list (lab.roots; built on first
 # use), run with its own python3 and tools. In it on the host's kernel: the platform check,
 # the crm-examples and `lvsocf convert` output with crmsh, pcs, crm_verify and crm_simulate.
 # In the lab VM booting its own kernel: the lvsocf.ipvs kernel tests, agent tests, and
 # ocf-tester and the real-server lifecycle on the installed .deb (a subset: time).
 .PHONY: test-debian13
-ROOTS := $(PY) -m lvsocf.lab.roots
+ROOTS := $(PY) -m lab.roots
 PYTEST_ROOT := env LVSOCF_NO_SKIPS=1 python3 -m pytest -p no:cacheprovider --color=no -q
 INSTALLED_AGENTS := tests/installed/test_installed_agents.py
 DEBIAN13_VM_TESTS := tests/platform tests/kernel/test_ipvs_services.py \
@@ -55,15 +55,15 @@ test-debian13: setup packages-for-vm
 	$(ROOTS) trixie
 	$(ROOTS) trixie --chroot -- $(PYTEST_ROOT) tests/platform tests/examples \
 	  tests/unit/convert/test_convert_cib.py
-	$(PY) -m lvsocf.lab.vm --timeout 1200 --root "$$($(ROOTS) trixie)" -- \
+	$(PY) -m lab.vm --timeout 1200 --root "$$($(ROOTS) trixie)" -- \
 	  env LVSOCF_DIST=$(INSTALLED_DIST) $(PYTEST_ROOT) -k "not rpm" $(DEBIAN13_VM_TESTS)
 
 demo: setup
-	$(PY) -m lvsocf.lab.demo
+	$(PY) -m lab.demo
 
 # the same demo on the agents of the .deb built from this tree (dpkg -i inside the VM)
 demo-installed: setup packages-for-vm
-	$(PY) -m lvsocf.lab.demo --deb $(INSTALLED_DIST)/lvsocf_*_all.deb
+	$(PY) -m lab.demo --deb $(INSTALLED_DIST)/lvsocf_*_all.deb
 
 bench: bench-apply bench-checks bench-agents bench-failover
 
@@ -81,32 +81,28 @@ bench-failover: setup
 
 # ---- packaging (packaging/pkg.py; README "Packages and installation") ---------------------------
 # make install [DESTDIR=/tmp/stage] [PREFIX=/usr/local] [PYTHON3=/usr/bin/python3]
-#              [WHEELS=dir holding the wheels of packaging/vendor.txt | VENDOR=no]
 # make deb, make rpm: dist/lvsocf_V-1_all.deb, dist/lvsocf-V-1.noarch.rpm and .src.rpm
 PREFIX ?= /usr/local
 DESTDIR ?=
 PYTHON3 ?= /usr/bin/python3
 OCF_ROOT ?= /usr/lib/ocf
-WHEELS ?=
-VENDOR ?= yes
 DIST ?= dist
 PKG := $(PYTHON3) packaging/pkg.py
-PKG_WHEELS := $(if $(WHEELS),--wheels "$(WHEELS)")
 PKG_LAYOUT := --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --ocf-root "$(OCF_ROOT)" --python "$(PYTHON3)"
 
 .PHONY: install uninstall deb rpm packages test-packaging packages-for-vm
 
 install:
-	$(PKG) install $(PKG_LAYOUT) $(if $(filter no,$(VENDOR)),--no-vendor,$(PKG_WHEELS))
+	$(PKG) install $(PKG_LAYOUT)
 
 uninstall:
 	$(PKG) uninstall $(PKG_LAYOUT)
 
 deb:
-	$(PKG) deb --out "$(DIST)" $(PKG_WHEELS)
+	$(PKG) deb --out "$(DIST)"
 
 rpm:
-	$(PKG) rpm --out "$(DIST)" $(PKG_WHEELS)
+	$(PKG) rpm --out "$(DIST)"
 
 packages: deb rpm
 

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.vm_part:
         opts.vm_part.write_text(json.dumps(vm_part(opts.runs)))
         return 0
-    from lvsocf.lab import vm
+    from lab import vm
     host = host_part(opts.runs)
     with tempfile.TemporaryDirectory(prefix="lvsocf-bench-") as tmp:
         out = Path(tmp) / "vm.json"

@@ -1,7 +1,7 @@
 """bench/apply: add 5,000 real servers (50 services x 100) and read them back, through
 lvsocf.ipvs and through `ipvsadm -R` / `ipvsadm -Sn`, in the same (VM) run. Prints ratios.
 
-    python -m lvsocf.lab.vm -- .venv/bin/python -m bench.apply [--services N --per-service M]
+    python -m lab.vm -- .venv/bin/python -m bench.apply [--services N --per-service M]
 
 Two ways of measuring lvsocf, both printed:
 - in process (the ratio the goal is about): how the engine and the agents use the door, from a
@@ -82,7 +82,7 @@ def main() -> int:
     parser.add_argument("--per-service", type=int, default=PER_SERVICE)
     opts = parser.parse_args()
     n, m = opts.services, opts.per_service
-    from lvsocf.lab.netns import unshare_net
+    from lab.netns import unshare_net
     unshare_net()     # a fresh namespace with lo up: real servers need unicast routes
     subprocess.run(["modprobe", "ip_vs"], check=True)
     subprocess.run(["modprobe", "ip_vs_wrr"], check=True)

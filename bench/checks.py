@@ -1,7 +1,7 @@
 """bench/checks: health checking at scale, lvsocf's engine side by side with keepalived and
 ldirectord, against the same real servers in one (VM) run. Prints ratios.
 
-    python -m lvsocf.lab.vm -- .venv/bin/python -m bench.checks [--sizes 200,2000]
+    python -m lab.vm -- .venv/bin/python -m bench.checks [--sizes 200,2000]
 
 For each size N: N real servers (N/2 TCP-checked, N/2 HTTP-checked, every 1 s; --tcp-share
 changes the split) served by
@@ -508,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = p.parse_args(argv)
     global PROFILE, TCP_SHARE
     PROFILE, TCP_SHARE = opts.profile, opts.tcp_share
-    from lvsocf.lab.netns import unshare_net
+    from lab.netns import unshare_net
 
     unshare_net()
     for module in ("ip_vs", "ip_vs_wlc"):

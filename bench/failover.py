@@ -1,16 +1,16 @@
 """bench/failover: lvsocf against keepalived, the same failover in the same lab VM run.
 
-lvsocf: the shipped example 2 as it is (adapted by lvsocf.lab.example.adapt) on two
+lvsocf: the shipped example 2 as it is (adapted by lab.example.adapt) on two
 Pacemaker/Corosync directors, once per corosync token (1000 and 3000 ms, token_coefficient 0).
 keepalived: the same topology, real servers, health checks and client traffic with VRRP
-(advert_int 1) and keepalived's LVS table hot on both directors (lvsocf.lab.keepalived_peer);
+(advert_int 1) and keepalived's LVS table hot on both directors (lab.keepalived_peer);
 the token does not apply. keepalived runs with the kernel's sync sysctls (it sets none: what
 its users run); `--tools ...,keepalived-lvsocf-sync` adds a run with IPVSSync's defaults. The
 ratios divide by "keepalived". Each scenario crashes the active director (SIGKILL of all its
 processes, its links cut) under 4 active + 12 idle long-lived connections and a new connection
 every 0.2 s, and reports:
 - the client pause: the crash to the first new connection that succeeds;
-- the VIP: the crash to the VIP on the survivor (lvsocf.lab.watch);
+- the VIP: the crash to the VIP on the survivor (lab.watch);
 - the connections kept through the failover;
 - and lvsocf/keepalived ratios of the medians (goal: lvsocf's pause <= 1.0x keepalived's).
 TCG timings are ~10-40x slower than hardware: compare the ratios, not the seconds.
@@ -27,8 +27,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from lvsocf.lab import example, failover, keepalived_peer
-from lvsocf.lab.demo import example_config
+from lab import example, failover, keepalived_peer
+from lab.demo import example_config
 
 TRAFFIC = {"active": 4, "idle": 12, "keepalive": 10.0, "settle": 30.0}
 TOKENS = (1000, 3000)
@@ -68,7 +68,7 @@ def summary(result: failover.Result) -> dict:
 
 def vm_part(tools: list[str], cib_path: Path, runs: int, real_servers: int,
             out: Path) -> None:
-    from lvsocf.lab.netns import unshare_net
+    from lab.netns import unshare_net
     results: dict[str, list[dict]] = {name: [] for name in tools}
 
     def say(message: str) -> None:
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         vm_part(tools, opts.vm_part / "cib.xml", opts.runs, opts.real_servers,
                 opts.vm_part / "results.json")
         return 0
-    from lvsocf.lab import vm
+    from lab import vm
     with tempfile.TemporaryDirectory(prefix="lvsocf-bench-failover-") as tmp:
         work = Path(tmp)
         if any(t in LVSOCF for t in tools):

@@ -1,10 +1,10 @@
-"""Where this process imported lvsocf and its private dependencies from, so that a child
-Python (the check engine, its workers) imports exactly the same code.
+"""Where this process imported lvsocf from, so that a child Python (the check engine, its
+workers) imports exactly the same code.
 
-An installed agent finds lvsocf and the vendored pyroute2 only because its first lines put
-PREFIX/lib/lvsocf and PREFIX/lib/lvsocf/vendor on sys.path; a child started with
-``python3 -m lvsocf.engine`` gets neither unless PYTHONPATH names both. The distribution's
-packages (lxml, requests) are on the interpreter's own path and need nothing.
+An installed agent finds lvsocf only because its first lines put PREFIX/lib/lvsocf on
+sys.path; a child started with ``python3 -m lvsocf.engine`` does not unless PYTHONPATH names
+it. The distribution's packages (lxml, requests) are on the interpreter's own path and need
+nothing.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import importlib.util
 import os
 from pathlib import Path
 
-# Top-level packages that may live outside the interpreter's own path (vendored or checkout).
-PRIVATE = ("lvsocf", "pyroute2")
+# Top-level packages that may live outside the interpreter's own path (installed or checkout).
+PRIVATE = ("lvsocf",)
 
 
 def folders(names: tuple[str, ...] = PRIVATE) -> list[str]:

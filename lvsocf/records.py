@@ -172,18 +172,35 @@ FAILURE_ACTIONS = ("quiescent", "remove")
 METHODS = ("gate", "masq", "ipip")
 
 
+OptionValue = str | bool | int | float
+
+
+def _option(name: Any, value: Any) -> tuple[str, OptionValue]:
+    """One check option as JSON holds it: a string, boolean or number, kept as it is (the
+    check's options object types it: lvsocf.checks.spec; a string for a boolean or a number,
+    as records before typed options held it, is converted there)."""
+    if not isinstance(name, str) or not name:
+        raise RecordError(f"check options: bad name {name!r}")
+    if not isinstance(value, str | bool | int | float) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        raise RecordError(f"check option {name}: expected a string, boolean or number, "
+                          f"got {value!r}")
+    return name, value
+
+
 @dataclass(frozen=True)
 class CheckSpec:
-    """A real server's health check: its kind, options (name -> text) and timing."""
+    """A real server's health check: its kind, options (name -> string, boolean or number,
+    by name) and timing."""
     kind: str
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, OptionValue], ...] = ()
     interval: float = 5.0
     timeout: float = 3.0
     rise: int = 2
     fall: int = 3
 
     @property
-    def option_map(self) -> dict[str, str]:
+    def option_map(self) -> dict[str, OptionValue]:
         return dict(self.options)
 
     def to_json(self) -> dict[str, Any]:
@@ -207,7 +224,7 @@ class CheckSpec:
         if not isinstance(kind, str) or not kind:
             raise RecordError("check kind: missing")
         return cls(kind,
-                   tuple(sorted((str(k), str(v)) for k, v in options.items())),
+                   tuple(sorted(_option(k, v) for k, v in options.items() if v is not None)),
                    _positive(raw.get("interval"), "interval", 5.0),
                    _positive(raw.get("timeout"), "timeout", 3.0), *counts)
 
@@ -295,6 +312,8 @@ class HealthRecord(_Stored):
     registration: str | None = None
     failure_action: str | None = None
     error: str | None = field(default=None)
+    consecutive_failures: int | None = None     # failed checks in a row, now
+    flaps: int | None = None                    # hard state changes (resumed on restart)
 
     @property
     def down(self) -> bool:
@@ -307,7 +326,8 @@ class HealthRecord(_Stored):
                 "detail": self.detail, "weight": self.weight,
                 "configured_weight": self.configured_weight, "engine_pid": self.engine_pid,
                 "registration": self.registration, "failure_action": self.failure_action,
-                "error": self.error}
+                "error": self.error, "consecutive_failures": self.consecutive_failures,
+                "flaps": self.flaps}
 
     @classmethod
     def from_json(cls, raw: Any) -> HealthRecord:
@@ -334,7 +354,8 @@ class HealthRecord(_Stored):
                    _opt(raw.get("detail"), str), _opt(raw.get("weight"), int),
                    _opt(raw.get("configured_weight"), int), _opt(raw.get("engine_pid"), int),
                    _opt(raw.get("registration"), str), _opt(raw.get("failure_action"), str),
-                   _opt(raw.get("error"), str) or None)
+                   _opt(raw.get("error"), str) or None,
+                   _opt(raw.get("consecutive_failures"), int), _opt(raw.get("flaps"), int))
 
 
 @dataclass(frozen=True)

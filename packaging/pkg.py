@@ -2,29 +2,26 @@
 """lvsocf's packaging: one install recipe for `make install`, the .deb and the .rpm.
 
     python3 packaging/pkg.py version [--deb | --rpm]
-    python3 packaging/pkg.py fetch-vendor DIR
     python3 packaging/pkg.py install [--destdir DIR] [--prefix /usr/local] [--python PYTHON]
-                                     [--ocf-root /usr/lib/ocf] [--wheels DIR | --no-vendor]
-    python3 packaging/pkg.py deb [--out dist] [--work build/deb] [--wheels DIR]
-    python3 packaging/pkg.py rpm [--out dist] [--work build/rpm] [--wheels DIR]
+                                     [--ocf-root /usr/lib/ocf]
+    python3 packaging/pkg.py deb [--out dist] [--work build/deb]
+    python3 packaging/pkg.py rpm [--out dist] [--work build/rpm]
 
 What `install` puts where (PREFIX is /usr for the packages):
 
     PREFIX/lib/lvsocf/lvsocf/                the library (every file of lvsocf/, caches excluded)
     PREFIX/lib/lvsocf/lvsocf-V.dist-info/    its metadata (importlib.metadata.version works)
-    PREFIX/lib/lvsocf/vendor/                pyroute2 from packaging/vendor.txt (pip --target)
     OCF_ROOT/resource.d/lvsocf/NAME          every file of agents/, first line #!PYTHON and
-                                             the two directories above put first on sys.path
+                                             the library's directory put first on sys.path
     PREFIX/bin/NAME                          every [project.scripts] command of pyproject.toml
     PREFIX/share/man/man1/NAME.1             help2man from `NAME --help`
     PREFIX/share/doc/lvsocf/                 README.md and crm-examples/
 
-The package is private to the agents and the command: no other Python program sees it, so
-the vendored pyroute2 (newer than Debian 12's and RHEL 9's) shadows nothing. Bytecode is not
-shipped: the packages compile it after installation and remove it before removal.
+The library is private to the agents and the command: no other Python program sees it. Its
+only Python dependency, lxml, is the distribution's. Bytecode is not shipped: the packages
+compile it after installation and remove it before removal.
 
-Standard library only (Python >= 3.11); pip (download and install --target), help2man,
-dpkg-deb and rpmbuild are run as programs.
+Standard library only (Python >= 3.11); help2man, dpkg-deb and rpmbuild are run as programs.
 """
 
 from __future__ import annotations
@@ -49,7 +46,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "packaging"
 NAME = "lvsocf"
-VENDOR_REQUIREMENTS = HERE / "vendor.txt"
 SPEC_TEMPLATE = HERE / "lvsocf.spec.in"
 MAINTAINER = os.environ.get("LVSOCF_MAINTAINER", "lvsocf developers <lvsocf@localhost>")
 REVISION = "1"  # deb revision and rpm release of a build of one upstream version
@@ -74,10 +70,7 @@ ocf:lvsocf:IPVSRealServer (one health-checked real server) and
 ocf:lvsocf:IPVSSync (the kernel connection-sync daemon, a promotable clone).
 The lvsocf command shows status, runs checks by hand and converts
 ldirectord and keepalived configurations; crmsh and pcs examples are in
-/usr/share/doc/lvsocf/crm-examples.
-.
-A private copy of pyroute2 (newer than the distribution's) is installed in
-/usr/lib/lvsocf/vendor for the agents only."""
+/usr/share/doc/lvsocf/crm-examples."""
 
 
 class BuildError(Exception):
@@ -161,20 +154,6 @@ def scripts(root: Path = ROOT) -> dict[str, str]:
     return dict(project(root).get("scripts", {}))
 
 
-def vendor_pins(path: Path = VENDOR_REQUIREMENTS) -> dict[str, str]:
-    """packaging/vendor.txt: distribution name -> pinned version."""
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line or line.startswith("--"):
-            continue
-        m = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", line)
-        if m is None:
-            raise BuildError(f"{path}: {line!r} is not NAME==VERSION --hash=sha256:...")
-        pins[m[1].lower()] = m[2]
-    return pins
-
-
 # ---- files -----------------------------------------------------------------------------------
 
 def source_files(top: Path) -> list[Path]:
@@ -225,10 +204,6 @@ class Layout:
         return f"{self.prefix}/lib/{NAME}"
 
     @property
-    def vendordir(self) -> str:
-        return f"{self.libdir}/vendor"
-
-    @property
     def agentdir(self) -> str:
         return f"{self.ocf_root}/resource.d/{NAME}"
 
@@ -246,13 +221,13 @@ class Layout:
 
     @property
     def sys_path(self) -> list[str]:
-        return [self.libdir, self.vendordir]
+        return [self.libdir]
 
 
 def agent_text(source: str, layout: Layout) -> str:
     """An agent executable as installed: the first line runs ``layout.python``, and the
-    library and its vendored dependencies come first on sys.path (inserted after the module
-    docstring and any ``from __future__`` import, so both keep working)."""
+    library comes first on sys.path (inserted after the module docstring and any
+    ``from __future__`` import, so both keep working)."""
     lines = source.split("\n")
     if lines[0].startswith("#!"):
         lines = lines[1:]
@@ -287,63 +262,6 @@ sys.exit(_entry{"".join("." + a for a in attr.split(".")[1:])}())
 '''
 
 
-def fetch_vendor(dest: Path, pip: list[str] | None = None) -> list[Path]:
-    """Download the wheels pinned (with hashes) in packaging/vendor.txt into ``dest``."""
-    _mkdir(dest)
-    pip = pip or [sys.executable, "-m", "pip"]
-    run([*pip, "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--only-binary=:all:", "--require-hashes", "-r", str(VENDOR_REQUIREMENTS),
-         "-d", str(dest)])
-    return vendor_wheels(dest)
-
-
-def vendor_wheels(directory: Path) -> list[Path]:
-    """The wheel of every pin of vendor.txt in ``directory``; BuildError if one is missing."""
-    wheels = []
-    for name, pinned in vendor_pins().items():
-        stem = re.sub(r"[-_.]+", "_", name)
-        found = sorted(p for p in directory.glob("*.whl")
-                       if re.sub(r"[-_.]+", "_", p.name.split("-")[0].lower()) == stem
-                       and p.name.split("-")[1] == pinned)
-        if not found:
-            raise BuildError(f"no wheel of {name}=={pinned} in {directory} "
-                             "(python3 packaging/pkg.py fetch-vendor DIR)")
-        wheels.append(found[0])
-    return wheels
-
-
-def install_vendor(destdir: Path, layout: Layout, wheels: list[Path],
-                   pip: list[str] | None = None) -> None:
-    target = _under(destdir, layout.vendordir)
-    if target.exists():
-        shutil.rmtree(target)
-    _mkdir(target)
-    pip = pip or [sys.executable, "-m", "pip"]
-    run([*pip, "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-deps",
-         "--no-compile", "--no-warn-script-location", "--target", str(target),
-         *map(str, wheels)], env={**os.environ, "PIP_ROOT_USER_ACTION": "ignore"})
-    # Console scripts (shebang of the build's Python) and the build path are not shipped.
-    shutil.rmtree(target / "bin", ignore_errors=True)
-    for info in target.glob("*.dist-info"):
-        for junk in ("direct_url.json", "REQUESTED"):
-            (info / junk).unlink(missing_ok=True)
-        record = info / "RECORD"
-        if record.exists():
-            kept = [line for line in record.read_text().splitlines()
-                    if (target / line.split(",")[0]).exists()
-                    or line.split(",")[0].endswith("RECORD")]
-            record.write_text("\n".join(kept) + "\n")
-    _normalize_modes(target)
-
-
-def _normalize_modes(top: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(top):
-        Path(dirpath).chmod(0o755)
-        for f in filenames:
-            (Path(dirpath) / f).chmod(0o644)
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-
-
 def man_page(destdir: Path, layout: Layout, name: str, entry: str, root: Path = ROOT) -> Path:
     """help2man's page for ``name``, from ``name --help`` run against the staged library."""
     if shutil.which("help2man") is None:
@@ -370,12 +288,8 @@ def man_page(destdir: Path, layout: Layout, name: str, entry: str, root: Path = 
     return out
 
 
-def install(destdir: Path, layout: Layout, wheels: list[Path] | None, *, root: Path = ROOT,
-            pip: list[str] | None = None) -> None:
-    """Install everything under ``destdir`` (``/`` for a real install) as ``layout`` says.
-
-    ``wheels`` None: no vendored dependencies (pyroute2 >= 0.9.7 must then be importable by
-    ``layout.python`` some other way)."""
+def install(destdir: Path, layout: Layout, *, root: Path = ROOT) -> None:
+    """Install everything under ``destdir`` (``/`` for a real install) as ``layout`` says."""
     v = version(root)
     lib = _under(destdir, layout.libdir)
     package = lib / NAME
@@ -396,8 +310,6 @@ def install(destdir: Path, layout: Layout, wheels: list[Path] | None, *, root: P
     _write(info / "INSTALLER", "lvsocf-packaging\n")
     _write(info / "entry_points.txt", "[console_scripts]\n" + "".join(
         f"{k} = {e}\n" for k, e in scripts(root).items()))
-    if wheels is not None:
-        install_vendor(destdir, layout, wheels, pip)
     _mkdir(lib)
 
     agents = sorted(p for p in (root / "agents").iterdir()
@@ -477,12 +389,6 @@ Files: *
 Copyright: {year} lvsocf developers
 License: GPL-2+
 
-Files: usr/lib/lvsocf/vendor/*
-Copyright: Peter Saveliev and the pyroute2 contributors
-Comment: pyroute2 {pyroute2}, installed from its PyPI wheel; its license texts are in
- /usr/lib/lvsocf/vendor/pyroute2-{pyroute2}.dist-info/.
-License: GPL-2+ or Apache-2.0
-
 License: GPL-2+
  This program is free software; you can redistribute it and/or modify it under the terms
  of the GNU General Public License as published by the Free Software Foundation; either
@@ -490,10 +396,6 @@ License: GPL-2+
  .
  On Debian systems, the full text of the GNU General Public License version 2 can be
  found in the file /usr/share/common-licenses/GPL-2.
-
-License: Apache-2.0
- On Debian systems, the full text of the Apache License version 2.0 can be found in the
- file /usr/share/common-licenses/Apache-2.0.
 """
 
 
@@ -505,7 +407,7 @@ def _gzip(path: Path) -> Path:
     return out
 
 
-def build_deb(out: Path, work: Path, wheels: list[Path], *, root: Path = ROOT) -> Path:
+def build_deb(out: Path, work: Path, *, root: Path = ROOT) -> Path:
     """lvsocf_V_all.deb in ``out``: `install` into a staging tree, then dpkg-deb --build.
 
     The same recipe as `make install`; the Debian specifics (gzipped man page and changelog,
@@ -517,14 +419,12 @@ def build_deb(out: Path, work: Path, wheels: list[Path], *, root: Path = ROOT) -
     if stage.exists():
         shutil.rmtree(stage)
     _mkdir(stage)
-    install(stage, layout, wheels, root=root)
+    install(stage, layout, root=root)
     for page in sorted(_under(stage, layout.prefix + "/share/man").rglob("*.[1-9]")):
         _gzip(page)
     docdir = _under(stage, layout.docdir)
-    pins = vendor_pins()
     year = time.gmtime(source_date_epoch()).tm_year
-    _write(docdir / "copyright", DEB_COPYRIGHT.format(pyroute2=pins.get("pyroute2", ""),
-                                                      year=year))
+    _write(docdir / "copyright", DEB_COPYRIGHT.format(year=year))
     date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(source_date_epoch()))
     changelog = docdir / "changelog.Debian"
     _write(changelog, f"{NAME} ({debv}) unstable; urgency=medium\n\n"
@@ -590,9 +490,8 @@ def sdist(out: Path, *, root: Path = ROOT, extra: dict[str, bytes] | None = None
     return path
 
 
-def spec_text(wheels: list[Path], root: Path = ROOT) -> str:
+def spec_text(root: Path = ROOT) -> str:
     v = version(root)
-    pins = vendor_pins()
     names = scripts(root)
     subs = {
         "VERSION": v,
@@ -601,10 +500,6 @@ def spec_text(wheels: list[Path], root: Path = ROOT) -> str:
         "SUMMARY": SUMMARY,
         "DESCRIPTION": "\n".join(line if line != "." else ""
                                  for line in LONG_DESCRIPTION.splitlines()),
-        "VENDOR_SOURCES": "\n".join(f"Source{i}: {w.name}" for i, w in enumerate(wheels, 1)),
-        "VENDOR_ARGS": " ".join(f"--wheel %{{SOURCE{i}}}" for i in range(1, len(wheels) + 1)),
-        "BUNDLED": "\n".join(f"Provides: bundled(python3dist({n})) = {p}"
-                             for n, p in sorted(pins.items())),
         "COMMAND_FILES": "\n".join(f"%{{_bindir}}/{n}\n%{{_mandir}}/man1/{n}.1*" for n in names),
         "MAINTAINER": MAINTAINER,
         "CHANGELOG_DATE": time.strftime("%a %b %d %Y", time.gmtime(source_date_epoch())),
@@ -617,10 +512,10 @@ def spec_text(wheels: list[Path], root: Path = ROOT) -> str:
     return text
 
 
-def build_rpm(out: Path, work: Path, wheels: list[Path], *, root: Path = ROOT) -> list[Path]:
+def build_rpm(out: Path, work: Path, *, root: Path = ROOT) -> list[Path]:
     """lvsocf-V-1.noarch.rpm and lvsocf-V-1.src.rpm in ``out``, by rpmbuild -ba from the
-    generated spec, the source tarball (the spec is inside too: rpmbuild -ta works) and the
-    vendored wheels as further sources. Its %install runs this script's `install`."""
+    generated spec and the source tarball (the spec is inside too: rpmbuild -ta works). Its
+    %install runs this script's `install`."""
     if shutil.which("rpmbuild") is None:
         raise BuildError("rpmbuild is missing (apt-get install rpm / dnf install rpm-build)")
     work = work / "rpmbuild"
@@ -628,10 +523,8 @@ def build_rpm(out: Path, work: Path, wheels: list[Path], *, root: Path = ROOT) -
         shutil.rmtree(work)
     for d in ("SOURCES", "SPECS", "BUILD", "RPMS", "SRPMS", "BUILDROOT"):
         _mkdir(work / d)
-    spec = spec_text(wheels, root)
+    spec = spec_text(root)
     sdist(work / "SOURCES", root=root, extra={f"{NAME}.spec": spec.encode()})
-    for w in wheels:
-        shutil.copy2(w, work / "SOURCES" / w.name)
     spec_path = work / "SPECS" / f"{NAME}.spec"
     spec_path.write_text(spec)
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch())}
@@ -658,16 +551,6 @@ def run(argv: list[str], *, env: dict[str, str] | None = None, quiet: bool = Fal
                          f"{' '.join(argv)}{detail}")
 
 
-def _wheels(args: argparse.Namespace, work: Path) -> list[Path] | None:
-    if getattr(args, "no_vendor", False):
-        return None
-    if getattr(args, "wheel", None):
-        return [Path(w).resolve() for w in args.wheel]
-    if args.wheels:
-        return vendor_wheels(Path(args.wheels))
-    return fetch_vendor(work / "wheels")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pkg.py", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -675,8 +558,6 @@ def main(argv: list[str] | None = None) -> int:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--deb", action="store_true")
     g.add_argument("--rpm", action="store_true")
-    p = sub.add_parser("fetch-vendor", help="download the wheels of packaging/vendor.txt")
-    p.add_argument("dir")
     u = sub.add_parser("uninstall", help="remove what install installed (make uninstall)")
     p = sub.add_parser("install", help="install (make install)")
     for q in (p, u):
@@ -685,25 +566,15 @@ def main(argv: list[str] | None = None) -> int:
         q.add_argument("--ocf-root", default="/usr/lib/ocf")
         q.add_argument("--python", default="/usr/bin/python3",
                        help="the Python that runs the agents and the command (their #! line)")
-    for q in (p, sub.add_parser("deb", help="build the .deb"),
+    for q in (sub.add_parser("deb", help="build the .deb"),
               sub.add_parser("rpm", help="build the .rpm and .src.rpm")):
-        g = q.add_mutually_exclusive_group()
-        g.add_argument("--wheels", help="directory with the wheels of vendor.txt "
-                                        "(default: download them from PyPI)")
-        g.add_argument("--wheel", action="append", help="one vendored wheel (repeatable)")
-        g.add_argument("--no-vendor", action="store_true",
-                       help="vendor nothing (then install pyroute2>=0.9.7 yourself)")
-        if q is not p:
-            q.add_argument("--out", default=str(ROOT / "dist"))
-            q.add_argument("--work", default=None)
+        q.add_argument("--out", default=str(ROOT / "dist"))
+        q.add_argument("--work", default=None)
     args = parser.parse_args(argv)
     try:
         if args.cmd == "version":
             v = version()
             print(deb_version(v) if args.deb else rpm_version(v) if args.rpm else v)
-        elif args.cmd == "fetch-vendor":
-            for w in fetch_vendor(Path(args.dir)):
-                print(w)
         elif args.cmd in ("install", "uninstall"):
             layout = Layout(prefix=args.prefix.rstrip("/") or "/usr",
                             ocf_root=args.ocf_root.rstrip("/"), python=args.python)
@@ -712,19 +583,15 @@ def main(argv: list[str] | None = None) -> int:
                 for path in uninstall(destdir, layout):
                     print(f"removed {path}")
                 return 0
-            with tempfile.TemporaryDirectory(prefix="lvsocf-install-") as tmp:
-                install(destdir, layout, _wheels(args, Path(tmp)))
+            install(destdir, layout)
         else:
-            if args.no_vendor:
-                raise BuildError("the packages always vendor pyroute2 (see vendor.txt)")
             work = Path(args.work or ROOT / "build" / args.cmd).resolve()
             out = Path(args.out).resolve()
             _mkdir(work)
-            wheels = _wheels(args, work) or []
             if args.cmd == "deb":
-                print(build_deb(out, work, wheels))
+                print(build_deb(out, work))
             else:
-                for path in build_rpm(out, work, wheels):
+                for path in build_rpm(out, work):
                     print(path)
     except BuildError as err:
         print(f"pkg.py: {err}", file=sys.stderr)

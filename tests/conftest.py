@@ -49,12 +49,12 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def _require_vm():
     pytest.fail("this test needs the real IPVS kernel: run it through `make test` "
-                "(or python -m lvsocf.lab.vm -- python -m pytest -m kernel)")
+                "(or python -m lab.vm -- python -m pytest -m kernel)")
 
 
 @pytest.fixture(scope="session")
 def ocf_agents():
     """The agents of this checkout installed where pacemaker, pcs, crmsh and ocf-tester look
     (/usr/lib/ocf/resource.d/lvsocf/), running this checkout's Python."""
-    from lvsocf.lab.install import install_agents
+    from lab.install import install_agents
     return install_agents()

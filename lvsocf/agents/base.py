@@ -148,18 +148,8 @@ def usage(agent: Agent, prog: str) -> str:
             "Expects to have a fully populated OCF RA compliant environment set.\n")
 
 
-_agent_process = False
-
-
-def in_agent_process() -> bool:
-    """This is an agent's own short-lived process (run() was called), not a library user."""
-    return _agent_process
-
-
 def run(agent: Agent, argv: list[str] | None = None) -> NoReturn:
     """Run the action named on the command line and exit with its OCF code."""
-    global _agent_process
-    _agent_process = True
     sys.exit(execute(agent, sys.argv if argv is None else argv))
 
 

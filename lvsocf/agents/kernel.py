@@ -29,10 +29,6 @@ def as_ocf(exc: errors.IpvsError) -> OcfError:
 
 @contextlib.contextmanager
 def ipvs() -> Iterator[Ipvs]:
-    from lvsocf.agents.base import in_agent_process
-    if in_agent_process():
-        from lvsocf.ipvs.lean import load_netlink_only
-        load_netlink_only()
     from lvsocf.ipvs.netlink import Ipvs
     try:
         with Ipvs() as k:

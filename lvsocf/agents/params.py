@@ -181,7 +181,8 @@ class Params(Mapping):
     As a mapping it holds the values as parsed (None for an unset parameter without a default,
     and for an invalid one). The accessors fall back on the declared default, so no caller
     repeats it: ``params.integer("syncid")`` is the declared 0 when syncid is unset, and
-    ``params.text("sync_threshold")`` the declared "0 0" when it is set to "".
+    ``params.text("sync_threshold")`` the declared "0 0" when it is set to "", and
+    ``params.seconds("check_interval")`` the declared 5.0 when it is unset.
     A name that is not declared is a KeyError.
     """
 
@@ -222,6 +223,11 @@ class Params(Mapping):
     def flag(self, name: str) -> bool:
         """A boolean parameter; False when it is unset and has no default."""
         return bool(self.value(name))
+
+    def seconds(self, name: str) -> float:
+        """A time (or number) parameter in seconds; 0.0 when it is unset and has no default."""
+        value = self.value(name)
+        return 0.0 if value is None else float(value)
 
     def integer(self, name: str, unset: int | None = None) -> int | None:
         """The value as an integer, else the declared default, else ``unset``.

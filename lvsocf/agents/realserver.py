@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from lvsocf import state
-from lvsocf.agents import identity
+from lvsocf.agents import engine_watch, identity
 from lvsocf.agents import ocfcompat as _c
 from lvsocf.agents.base import (
     OCF_DEGRADED,
@@ -31,9 +31,11 @@ from lvsocf.agents.base import (
     OcfError,
     run,
 )
-from lvsocf.agents.params import Value
+from lvsocf.agents.params import Params, Value
 from lvsocf.agents.realserver_params import CHECK_OPTIONS, PARAMETERS
 from lvsocf.checks import CheckConfigError, build_checker
+from lvsocf.checks.spec import options_of
+from lvsocf.checks.spec.external import ExternalOptions
 from lvsocf.engine import client
 from lvsocf.engine.registry import Registration, digest, from_record
 from lvsocf.ipvs.model import RealServer, ServiceKey
@@ -56,47 +58,46 @@ ACTIONS = (
 
 # ---- parameters -> record ---------------------------------------------------------------
 
+def _typed(params: Mapping[str, Value]) -> Params:
+    return Params.of(PARAMETERS, params)
+
+
 def real_server(params: Mapping[str, Value], key: ServiceKey) -> RealServer:
+    p = _typed(params)
     try:
-        rip = str(ipaddress.ip_address(str(params.get("rip") or "")))
+        rip = str(ipaddress.ip_address(p.text("rip")))
     except ValueError:
         raise ConfigError(f"rip {str(params.get('rip'))[:60]!r} is not an IPv4 or IPv6 "
                           "address") from None
-    method = str(params.get("method") or "gate")
-    rport = params.get("rport")
+    method = p.text("method")
+    rport = p.value("rport")
     if rport is None:
         rport = key.port
     elif method != "masq" and not key.fwmark and rport != key.port:
         raise ConfigError(f"rport {rport} differs from the service port {key.port}: only "
                           "method masq (NAT) maps ports; use check_port to probe another port")
-    rs = RealServer(rip, int(rport), method, int(params.get("weight") or 0),
-                    int(params.get("u_threshold") or 0), int(params.get("l_threshold") or 0))
+    rs = RealServer(rip, int(rport), method, p.integer("weight"), p.integer("u_threshold"),
+                    p.integer("l_threshold"))
     if rs.family != key.family and method != "ipip":
         raise ConfigError(f"rip {rip} is not of the service's address family ({key.family}); "
                           "only method ipip can cross families")
     return rs
 
 
-def _option_text(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
 def record_of(params: Mapping[str, Value]) -> RealServerRecord:
     """The `realservers` record the parameters describe; ConfigError when malformed."""
-    key = identity.service_key(params)
-    rs = real_server(params, key)
-    options = {name: _option_text(params.get(name)) for name in CHECK_OPTIONS}
-    initial = params.get("initial_weight")
+    p = _typed(params)
+    key = identity.service_key(p)
+    rs = real_server(p, key)
+    options = {name: p.value(name) for name in CHECK_OPTIONS}     # typed: JSON types
     record = RealServerRecord(
-        key, rs, CheckSpec(str(params.get("check_type") or "tcp"),
-                           tuple(sorted((k, v) for k, v in options.items() if v != "")),
-                           float(params.get("check_interval") or 5),
-                           float(params.get("check_timeout") or 3),
-                           int(params.get("rise") or 2), int(params.get("fall") or 3)),
-        str(params.get("failure_action") or "quiescent"),
-        None if initial is None else int(initial), float(params.get("drain_timeout") or 0))
+        key, rs, CheckSpec(p.text("check_type"),
+                           tuple(sorted((k, v) for k, v in options.items()
+                                        if v is not None and v != "")),
+                           p.seconds("check_interval"), p.seconds("check_timeout"),
+                           p.integer("rise"), p.integer("fall")),
+        p.text("failure_action"), p.integer("initial_weight"),
+        p.seconds("drain_timeout"))
     try:        # exactly what the engine will read
         return RealServerRecord.from_json(record.to_json())
     except RecordError as exc:
@@ -109,12 +110,14 @@ def _action() -> str | None:
 
 def validate(params: Mapping[str, Value], depth: int) -> None:
     reg = from_record("validate", record_of(params))
-    # build_checker imports the check module (asyncio): not on the recurring monitor's path.
-    if depth >= 10 or _action() != "monitor":
-        try:
-            build_checker(reg.check.kind, reg.target, reg.check.option_map)
-        except CheckConfigError as exc:
-            raise ConfigError(str(exc)) from None
+    try:
+        options = options_of(reg.check.kind, reg.check.option_map)     # typed, cheap
+        # build_checker imports the check module (asyncio): not on the recurring monitor's
+        # path.
+        if depth >= 10 or _action() != "monitor":
+            build_checker(reg.check.kind, reg.target, options)
+    except CheckConfigError as exc:
+        raise ConfigError(str(exc)) from None
     if depth < 10:
         return
     import shlex
@@ -122,8 +125,8 @@ def validate(params: Mapping[str, Value], depth: int) -> None:
 
     from lvsocf.agents import kernel
 
-    if reg.check.kind == "external":
-        program = shlex.split(reg.check.option_map.get("external_command", ""))[0]
+    if isinstance(options, ExternalOptions):
+        program = shlex.split(options.external_command)[0]
         if shutil.which(program) is None:
             raise InstalledError(f"external_command: {program[:60]!r} is not an executable "
                                  "program")
@@ -204,6 +207,7 @@ def start(ctx: Context) -> int:
         raise OcfError(f"service {reg.key} does not exist: start its IPVSService first "
                        "(order it before the real servers)")
     health = _register(ctx, record, f"cannot register {reg.server}", _verdict_or_entry)
+    engine_watch.started(ctx)
     present, entry = _proc_entry(reg.key, reg.server.ident)
     if entry is None:
         state.remove(RECORD, ctx.instance)
@@ -243,6 +247,8 @@ def stop(ctx: Context) -> int:
         if ctx.config_error is not None:
             return OCF_SUCCESS      # unusable parameters and no record: nothing was started
         record = record_of(ctx.params)
+    elif record.draining is None and engine_watch.recovery_stop(ctx):
+        return OCF_SUCCESS          # Pacemaker's recovery from a hung engine: start follows
     present, entry = _proc_entry(record.key, record.server.ident)
     if entry is None and (not present or stored is None or client.running_pid() is None):
         _forget(ctx, _budget(ctx))      # nothing to drain, and no engine will add it
@@ -315,13 +321,16 @@ def monitor(ctx: Context) -> int:
     reg = _registration(ctx)
     if reg is None:
         return OCF_NOT_RUNNING
-    if client.running_pid() is None:
+    pid = client.running_pid()
+    if pid is None:
         try:
             pid = client.ensure_running(_budget(ctx))
         except client.EngineError as exc:
             raise OcfError(f"the check engine is gone and cannot be restarted: {exc}") \
                 from None
         ctx.logger.warning("the check engine was not running: restarted it (pid %d)", pid)
+    else:
+        engine_watch.check(ctx, pid)    # a hung engine: a failure, never a down backend
     health = _health(ctx)
     current = health is not None and health.registration == reg.digest
     present, entry = _proc_entry(reg.key, reg.server.ident)
@@ -346,7 +355,10 @@ AGENT = Agent(
     demand, restarted by monitor if it dies, changing no weight when it does): a healthy real
     server has its configured weight, a failed one weight 0 (failure_action=quiescent) or no
     entry (remove); when no real server of the service has weight, the service's fallback
-    server goes in. monitor returns 190 (degraded) while the real server is down.
+    server goes in. monitor returns 190 (degraded) while the real server is down, and 1
+    (error, "the check engine ... is hung") when the engine runs but its check cycle is stale
+    (3 check intervals, at least 30 s): Pacemaker's recovery (stop, start) then restarts the
+    engine and keeps every weight as it is.
     stop is a graceful drain: weight 0, then removal once its connections have ended or
     drain_timeout has passed. Health is published in /run/lvsocf/health and, under Pacemaker,
     as node attributes lvsocf-INSTANCE (crm_mon -A).""",

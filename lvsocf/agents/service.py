@@ -27,7 +27,7 @@ from lvsocf.agents.base import (
     Param,
     run,
 )
-from lvsocf.agents.params import Value
+from lvsocf.agents.params import Params, Value
 from lvsocf.ipvs.model import SCHED_FLAGS, RealServer, Service, ServiceKey
 from lvsocf.records import ServiceRecord
 
@@ -117,14 +117,15 @@ def _sched_flags(scheduler: str, raw: str) -> frozenset[str]:
 
 def desired(params: Mapping[str, Value]) -> Service:
     """The Service the parameters describe; ConfigError (exit 6) on anything malformed."""
-    key = identity.service_key(params)
-    scheduler = str(params.get("scheduler") or "wlc")
+    p = Params.of(PARAMETERS, params)
+    key = identity.service_key(p)
+    scheduler = p.text("scheduler")
     if not _NAME.match(scheduler) or scheduler not in SCHEDULERS:
         raise ConfigError(f"scheduler {scheduler[:30]!r} is not an IPVS scheduler "
                           f"({', '.join(SCHEDULERS)})")
-    persistent = int(params.get("persistent") or 0)
-    netmask = _netmask(key, str(params.get("netmask") or ""))
-    pe = str(params.get("pe") or "")
+    persistent = p.integer("persistent")
+    netmask = _netmask(key, p.text("netmask"))
+    pe = p.text("pe")
     if pe and not _NAME.match(pe):
         raise ConfigError(f"pe {pe[:30]!r} is not a persistence engine name (e.g. sip)")
     if not persistent and (netmask is not None or pe):
@@ -134,20 +135,21 @@ def desired(params: Mapping[str, Value]) -> Service:
         # service it would silently fall back to persistence by client address
         raise ConfigError(f"pe sip works for SIP over UDP only: set protocol=udp (this "
                           f"service is {key.protocol})")
-    one_packet = bool(params.get("ops"))
+    one_packet = p.flag("ops")
     if one_packet and not key.fwmark and key.protocol != "udp":
         raise ConfigError("ops (one-packet scheduling) is for UDP services only")
-    return Service(key, scheduler=scheduler, sched_flags=_sched_flags(scheduler, str(
-        params.get("sched_flags") or "")), persistent=persistent, netmask=netmask,
+    return Service(key, scheduler=scheduler, sched_flags=_sched_flags(
+        scheduler, p.text("sched_flags")), persistent=persistent, netmask=netmask,
         pe_name=pe, one_packet=one_packet)
 
 
 def fallback_server(params: Mapping[str, Value], key: ServiceKey) -> RealServer | None:
-    raw = str(params.get("fallback") or "").strip()
+    p = Params.of(PARAMETERS, params)
+    raw = p.text("fallback").strip()
     if not raw:
         return None
     address, port = identity.parse_hostport(raw, "fallback", key.port)
-    rs = RealServer(address, port, str(params.get("fallback_method") or "masq"), weight=1)
+    rs = RealServer(address, port, p.text("fallback_method"), weight=1)
     if rs.family != key.family:
         raise ConfigError(f"fallback {address} is not of the service's address family")
     return rs

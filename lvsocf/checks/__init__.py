@@ -18,7 +18,9 @@ checker, so tcp, tcp-half-open and http checks run without any task; the other c
 starter() and release() from TaskChecker (check() as a task, nothing kept).
 build_checker validates every option up front, so a CheckConfigError is what an agent's
 validate-all reports; options that a kind does not use are ignored, empty values mean
-"unset". Option keys are the IPVSRealServer parameter names (docs/interfaces.md).
+"unset". Option keys are the IPVSRealServer parameter names (docs/interfaces.md); each kind
+declares the parameters it reads and its typed, frozen options object in spec/ (imported
+without the checks), and its checker gets that object: nothing re-parses text.
 
 Kinds (module: how):
   none      none.py      always up
@@ -40,33 +42,24 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import Any
 
+from . import spec
 from .base import CheckConfigError, Checker, CheckResult, Target
+from .spec import CHECK_KINDS, CheckOptions
 
-__all__ = ["CHECK_KINDS", "CheckConfigError", "CheckResult", "Checker", "Target",
-           "build_checker"]
-
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "none": ("none", "NoneChecker"),
-    "ping": ("ping", "PingChecker"),
-    "tcp": ("tcp", "TcpChecker"),
-    "tcp-half-open": ("halfopen", "HalfOpenChecker"),
-    "http": ("http", "HttpChecker"),
-    "https": ("http", "HttpsChecker"),
-    "udp": ("udp", "UdpChecker"),
-    "dns": ("dns", "DnsChecker"),
-    "external": ("external", "ExternalChecker"),
-}
-
-CHECK_KINDS: tuple[str, ...] = tuple(_REGISTRY)
+__all__ = ["CHECK_KINDS", "CheckConfigError", "CheckOptions", "CheckResult", "Checker",
+           "Target", "build_checker"]
 
 
-def build_checker(kind: str, target: Target, options: Mapping[str, str]) -> Checker:
-    """A checker of `kind` for `target`; raises CheckConfigError for a bad kind or option."""
-    entry = _REGISTRY.get(kind)
-    if entry is None:
-        raise CheckConfigError(
-            f"check_type: expected one of {', '.join(CHECK_KINDS)}, got {kind!r}")
+def build_checker(kind: str, target: Target,
+                  options: Mapping[str, Any] | CheckOptions) -> Checker:
+    """A checker of `kind` for `target` with its typed options (spec.options_of makes them
+    from a record's option map); raises CheckConfigError for a bad kind or option."""
+    entry = spec.kind(kind)
+    typed = entry[2].of(options) if isinstance(options, Mapping) else options
+    if not isinstance(typed, entry[2]):
+        raise CheckConfigError(f"check_type: {kind} does not take {type(typed).__name__}")
     module = importlib.import_module(f"{__name__}.{entry[0]}")
-    checker: Checker = getattr(module, entry[1])(target, options)
+    checker: Checker = getattr(module, entry[1])(target, typed)
     return checker

@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
 
@@ -164,34 +164,10 @@ def describe_error(exc: BaseException) -> str:
     return f"{name}: {text}"[:200] if text else name
 
 
-# ---- option parsing shared by the checks ---------------------------------------------------
+# ---- option values shared by the checks (typed: see spec/) ---------------------------------
 
-_TRUE = frozenset({"1", "true", "yes", "y", "on"})
-_FALSE = frozenset({"0", "false", "no", "n", "off"})
-
-
-def option(options: Mapping[str, str], name: str, default: str = "") -> str:
-    """An option's value, stripped; empty or missing gives `default`."""
-    value = options.get(name)
-    if value is None:
-        return default
-    value = str(value).strip()
-    return value if value else default
-
-
-def parse_bool(options: Mapping[str, str], name: str, default: bool) -> bool:
-    value = option(options, name).lower()
-    if not value:
-        return default
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise CheckConfigError(f"{name}: expected a boolean (true/false), got {value!r}")
-
-
-def parse_hex(options: Mapping[str, str], name: str) -> bytes:
-    value = option(options, name)
+def parse_hex(name: str, value: str) -> bytes:
+    """A hex option's bytes ("0x" prefix allowed); CheckConfigError naming it."""
     if value[:2].lower() == "0x":
         value = value[2:]
     try:
@@ -201,8 +177,8 @@ def parse_hex(options: Mapping[str, str], name: str) -> bytes:
             from None
 
 
-def parse_regex(options: Mapping[str, str], name: str) -> re.Pattern[str] | None:
-    value = option(options, name)
+def parse_regex(name: str, value: str) -> re.Pattern[str] | None:
+    """A regular expression option, None when unset; CheckConfigError naming it."""
     if not value:
         return None
     try:

@@ -14,7 +14,7 @@ import secrets
 import socket
 import struct
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .base import (
     CheckConfigError,
@@ -26,9 +26,9 @@ from .base import (
     check_port,
     guarded,
     is_ipv6,
-    option,
     parse_regex,
 )
+from .spec.dns import DnsOptions
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
@@ -181,16 +181,17 @@ def parse_reply(msg: bytes, qname: bytes, qtype: int) -> tuple[int, list[str]]:
 class DnsChecker(TaskChecker):
     kind: ClassVar[str] = "dns"
 
-    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
+    def __init__(self, target: Target, options: DnsOptions | Mapping[str, Any]) -> None:
+        opts = DnsOptions.of(options)
         self.address = check_address(target)
         self.port = check_port(target, 53)
         self.family = socket.AF_INET6 if is_ipv6(self.address) else socket.AF_INET
-        type_name = option(options, "dns_type", "SOA").upper()
+        type_name = (opts.dns_type or "SOA").upper()
         if type_name not in TYPES:
             raise CheckConfigError(
                 f"dns_type: expected one of {', '.join(TYPES)}, got {type_name!r}")
         self.qtype = TYPES[type_name]
-        query = option(options, "dns_query", ".")
+        query = opts.dns_query or "."
         if type_name == "PTR":
             try:
                 query = ipaddress.ip_address(query).reverse_pointer
@@ -200,7 +201,7 @@ class DnsChecker(TaskChecker):
             self.qname = encode_name(query)
         except (ValueError, UnicodeError) as exc:
             raise CheckConfigError(f"dns_query: not a domain name: {exc}") from None
-        self.receive = parse_regex(options, "receive")
+        self.receive = parse_regex("receive", opts.receive)
 
     async def check(self, timeout: float) -> CheckResult:
         ignored = [0]

@@ -13,7 +13,7 @@ import os
 import shlex
 import signal
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .base import (
     CheckConfigError,
@@ -22,8 +22,8 @@ from .base import (
     Target,
     TaskChecker,
     guarded,
-    option,
 )
+from .spec.external import ExternalOptions
 
 
 def _kill_group(pgid: int) -> None:
@@ -36,8 +36,9 @@ def _kill_group(pgid: int) -> None:
 class ExternalChecker(TaskChecker):
     kind: ClassVar[str] = "external"
 
-    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
-        command = option(options, "external_command")
+    def __init__(self, target: Target,
+                 options: ExternalOptions | Mapping[str, Any]) -> None:
+        command = ExternalOptions.of(options).external_command
         try:
             self.argv = shlex.split(command)
         except ValueError as exc:

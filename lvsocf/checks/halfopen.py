@@ -26,7 +26,7 @@ import socket
 import struct
 import time
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .base import (
     Cancellable,
@@ -41,6 +41,7 @@ from .base import (
     socket_address,
 )
 from .loop_shared import Deadlines, PerLoop, fail_soon, ignore, report
+from .spec.common import NoOptions
 
 PORTS = 64                  # source ports reserved per address family
 SOURCE_TTL = 10.0           # seconds a looked-up source address is trusted
@@ -58,7 +59,7 @@ SO_ATTACH_FILTER, SO_RCVBUFFORCE = 26, 33
 class HalfOpenChecker:
     kind: ClassVar[str] = "tcp-half-open"
 
-    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
+    def __init__(self, target: Target, options: NoOptions | Mapping[str, Any]) -> None:
         self.address = check_address(target)
         self.port = check_port(target)
         self.family, self.sockaddr = socket_address(self.address, self.port)

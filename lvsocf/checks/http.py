@@ -18,7 +18,7 @@ import os
 import re
 import ssl
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from . import streams
 from .base import (
@@ -30,12 +30,11 @@ from .base import (
     check_address,
     check_port,
     guarded,
-    option,
-    parse_bool,
     parse_regex,
     socket_address,
 )
 from .http_parse import parse_response
+from .spec.http import HttpOptions
 
 _TOKEN_SAFE = re.compile(r"[\x21-\x7e]+")   # printable ASCII, no space: request target, host
 _HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -86,27 +85,28 @@ class _HttpRequest:
     kind: ClassVar[str]
     tls: ClassVar[bool]
 
-    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
+    def __init__(self, target: Target, options: HttpOptions | Mapping[str, Any]) -> None:
+        opts = HttpOptions.of(options)
         default_port = 443 if self.tls else 80
         self.address = check_address(target)
         self.port = check_port(target, default_port)
         self.family, self.sockaddr = socket_address(self.address, self.port)
-        self.method = option(options, "http_method", "GET").upper()
+        self.method = opts.http_method.upper()
         if self.method not in ("GET", "HEAD"):
             raise CheckConfigError(f"http_method: expected GET or HEAD, got {self.method!r}")
-        path = option(options, "request", "/")
+        path = opts.request
         if not _TOKEN_SAFE.fullmatch(path):
             raise CheckConfigError("request: a path without spaces or control characters")
         self.path = path if path.startswith("/") else "/" + path
-        vhost = option(options, "virtualhost")
+        vhost = opts.virtualhost
         if vhost and not _HOSTNAME.fullmatch(vhost):
             raise CheckConfigError(f"virtualhost: expected a host name, got {vhost!r}")
-        self.codes_text = option(options, "status_codes", "200-299")
+        self.codes_text = opts.status_codes
         self.codes = parse_status_codes(self.codes_text)
-        self.receive = parse_regex(options, "receive")
-        self.verify = parse_bool(options, "tls_verify", True)
-        self.ca_file = option(options, "ca_file")
-        self.reuse = parse_bool(options, "reuse_connection", False)
+        self.receive = parse_regex("receive", opts.receive)
+        self.verify = opts.tls_verify
+        self.ca_file = opts.ca_file
+        self.reuse = opts.reuse_connection
         if self.reuse and self.tls:
             raise CheckConfigError("reuse_connection: only for check_type=http")
         if self.tls and self.verify and self.ca_file and not os.path.isfile(self.ca_file):

@@ -16,7 +16,7 @@ import socket
 import struct
 import weakref
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .base import (
     CheckFailed,
@@ -27,6 +27,7 @@ from .base import (
     guarded,
     is_ipv6,
 )
+from .spec.common import NoOptions
 
 ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -148,7 +149,7 @@ _PINGERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Pinger
 class PingChecker(TaskChecker):
     kind: ClassVar[str] = "ping"
 
-    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
+    def __init__(self, target: Target, options: NoOptions | Mapping[str, Any]) -> None:
         self.address = check_address(target)
         self.family = socket.AF_INET6 if is_ipv6(self.address) else socket.AF_INET
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .base import (
     CheckFailed,
@@ -23,17 +23,19 @@ from .base import (
     is_ipv6,
     parse_hex,
 )
+from .spec.udp import UdpOptions
 
 
 class UdpChecker(TaskChecker):
     kind: ClassVar[str] = "udp"
 
-    def __init__(self, target: Target, options: Mapping[str, str]) -> None:
+    def __init__(self, target: Target, options: UdpOptions | Mapping[str, Any]) -> None:
+        opts = UdpOptions.of(options)
         self.address = check_address(target)
         self.port = check_port(target)
         self.family = socket.AF_INET6 if is_ipv6(self.address) else socket.AF_INET
-        self.payload = parse_hex(options, "udp_payload")
-        self.expect = parse_hex(options, "udp_expect")
+        self.payload = parse_hex("udp_payload", opts.udp_payload)
+        self.expect = parse_hex("udp_expect", opts.udp_expect)
 
     async def check(self, timeout: float) -> CheckResult:
         if self.expect:

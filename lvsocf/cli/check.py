@@ -170,11 +170,11 @@ def run(argv: list[str], out: TextIO | None = None) -> int:
             target = parse_target(where)
         except ValueError as exc:
             parser.error(f"ADDRESS: {exc}")
-        options = {param: getattr(args, param) for _, param, _ in OPTIONS
-                   if getattr(args, param) is not None}
-        for flag in ("tls_verify", "reuse_connection"):
+        options: dict[str, Any] = {param: getattr(args, param) for _, param, _ in OPTIONS
+                                   if getattr(args, param) is not None}
+        for flag in ("tls_verify", "reuse_connection"):     # booleans, as in a record
             if getattr(args, flag) is not None:
-                options[flag] = "true" if getattr(args, flag) else "false"
+                options[flag] = getattr(args, flag)
         try:
             checker = build_checker(kind, target, options)
         except CheckConfigError as exc:

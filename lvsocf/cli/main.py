@@ -1,4 +1,4 @@
-"""The `lvsocf` command: dispatches to status, check, convert and lab.
+"""The `lvsocf` command: dispatches to status, check and convert.
 
 Kept cheap: `lvsocf --help` imports no subcommand; each subcommand module is imported only when
 it runs (pyroute2 only when `status` reads the kernel).
@@ -26,7 +26,6 @@ commands:
   check      run one health check by hand, with the check engine's code and options:
              lvsocf check http 192.0.2.10:80 --request /health
   convert    convert ldirectord.cf or keepalived.conf into crmsh or pcs configuration
-  lab vm     run a command inside a throw-away VM with a real IPVS kernel (development)
 
 options:
   -h, --help  show this help and exit
@@ -34,20 +33,7 @@ options:
 
 Run `{PROG} COMMAND --help` for the options of a command.
 
-exit status: 0 success, 1 failure (e.g. a failed check, IPVS unreadable), 2 usage error;
-`lab vm` returns the status of the command it ran (125 when the VM cannot start)."""
-
-LAB_HELP = f"""\
-usage: {PROG} lab COMMAND [ARGS...]
-
-Development tools.
-
-commands:
-  vm    run a command inside a throw-away qemu VM that boots a kernel with IPVS, this
-        checkout shared read-only: {PROG} lab vm -- .venv/bin/python -m pytest tests/kernel
-
-Run `{PROG} lab vm --help` for its options."""
-
+exit status: 0 success, 1 failure (e.g. a failed check, IPVS unreadable), 2 usage error."""
 
 def _status(argv: list[str]) -> int:
     from lvsocf.cli import status
@@ -64,26 +50,8 @@ def _convert(argv: list[str]) -> int:
     return convert.run(argv)
 
 
-def _lab_vm(argv: list[str]) -> int:
-    from lvsocf.lab import vm
-    try:
-        return vm.main(argv)
-    except SystemExit as exc:            # its argparse: --help (0) or usage error (2)
-        return exc.code if isinstance(exc.code, int) else 2
-
-
-def _lab(argv: list[str]) -> int:
-    if argv[:1] in (["-h"], ["--help"]):
-        print(LAB_HELP)
-        return 0
-    if argv[:1] == ["vm"]:
-        return _lab_vm(argv[1:])
-    what = f"unknown lab command {argv[0]!r}" if argv else "missing lab command"
-    return _usage_error(f"{what} (choose from: vm)", LAB_HELP.splitlines()[0])
-
-
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "status": _status, "check": _check, "convert": _convert, "lab": _lab,
+    "status": _status, "check": _check, "convert": _convert,
 }
 
 
@@ -95,7 +63,7 @@ def _usage_error(message: str, usage: str = USAGE) -> int:
 def dispatch(argv: Sequence[str]) -> int:
     args = list(argv)
     if not args:
-        return _usage_error("missing command (choose from: status, check, convert, lab)")
+        return _usage_error("missing command (choose from: status, check, convert)")
     first = args[0]
     if first in ("-h", "--help", "help"):
         if first == "help" and len(args) > 1:       # `lvsocf help status` = status --help
@@ -112,7 +80,7 @@ def dispatch(argv: Sequence[str]) -> int:
         import difflib
         close = difflib.get_close_matches(first, COMMANDS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else \
-            " (choose from: status, check, convert, lab)"
+            " (choose from: status, check, convert)"
         return _usage_error(f"unknown command {first!r}{hint}")
     return handler(args[1:])
 

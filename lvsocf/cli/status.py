@@ -69,8 +69,13 @@ exit status:
   1  the kernel could not be read (e.g. permission denied: run as root)
   2  usage error
 
+--format prometheus: the Prometheus text format of the health records and the engine's
+  status record (no kernel read), the same metrics the engine writes to
+  LVSOCF_ENGINE_METRICS_FILE (README "Metrics").
+
 examples:
   lvsocf status
+  lvsocf status --format prometheus
   lvsocf status --watch 1
   lvsocf status --json | jq '.services[].real_servers[] | select(.health.healthy == false)'"""
 
@@ -82,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document (keys below) instead of the table")
+    parser.add_argument("--format", choices=("text", "json", "prometheus"), default=None,
+                        help="text (default), json (= --json) or prometheus (the health "
+                             "metrics, from the records)")
     parser.add_argument("--watch", nargs="?", type=_interval, const=2.0, metavar="SECONDS",
                         help="refresh every SECONDS (default 2) until Ctrl-C; on a terminal "
                              "the screen is redrawn in place (lines cut to its width), "
@@ -113,8 +121,16 @@ def fit(text: str, columns: int) -> str:
     return "".join(line[:columns] + "\n" for line in text.splitlines())
 
 
+def _prometheus() -> str:
+    from lvsocf.metrics import families
+    return families.from_state(time.time())
+
+
 def _once(args: argparse.Namespace, out: TextIO) -> int:
     from lvsocf.cli.collect import CollectError
+    if args.format == "prometheus":
+        out.write(_prometheus())
+        return 0
     try:
         doc = snapshot()
     except CollectError as exc:
@@ -129,13 +145,14 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
     tty = out.isatty()
     while True:
         try:
-            body = format_doc(snapshot(), args.json, compact=True)
+            body = _prometheus() if args.format == "prometheus" else \
+                format_doc(snapshot(), args.json, compact=True)
         except CollectError as exc:
             if args.json:
                 body = json.dumps({"error": str(exc), "time": time.time()}) + "\n"
             else:
                 body = f"{PROG}: {exc}\n"
-        if not args.json:
+        if not args.json and args.format != "prometheus":
             body = f"Every {args.watch:g}s: {PROG}  (Ctrl-C to stop)\n\n{body}"
             if tty:
                 body = CLEAR + fit(body, shutil.get_terminal_size().columns)
@@ -153,6 +170,11 @@ def run(argv: list[str], out: TextIO | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:            # argparse: --help (0) or usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
+    if args.format == "json":
+        args.json = True
+    elif args.format is not None and args.json:
+        print(f"{PROG}: --json and --format {args.format} conflict", file=sys.stderr)
+        return 2
     if args.watch is None:
         return _once(args, out)
     try:

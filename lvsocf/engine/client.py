@@ -23,8 +23,10 @@ from lvsocf.records import HealthRecord
 
 SPAWN_TIMEOUT = 60.0
 # Pacemaker's environment (e.g. /etc/default/pacemaker) reaches the engine only through these:
-# its logging, and LVSOCF_ENGINE_WORKERS (checks shared by that many processes, or "auto").
-CLEAN_ENV = ("HA_LOGFILE", "HA_LOGFACILITY", "HA_debug", "TZ", "LVSOCF_ENGINE_WORKERS")
+# its logging, LVSOCF_ENGINE_WORKERS (checks shared by that many processes, or "auto") and
+# the Prometheus metrics file settings (lvsocf.metrics.files).
+CLEAN_ENV = ("HA_LOGFILE", "HA_LOGFACILITY", "HA_debug", "TZ", "LVSOCF_ENGINE_WORKERS",
+             "LVSOCF_ENGINE_METRICS_FILE", "LVSOCF_ENGINE_METRICS_INTERVAL")
 
 
 class EngineError(Exception):
@@ -35,7 +37,7 @@ def running_pid() -> int | None:
     return files.running_pid()
 
 
-def _is_engine(pid: int) -> bool:
+def is_engine(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -46,7 +48,7 @@ def _is_engine(pid: int) -> bool:
 def notify() -> bool:
     """SIGHUP the running engine (re-read registrations now); False when none runs."""
     pid = running_pid()
-    if pid is None or not _is_engine(pid):
+    if pid is None or not is_engine(pid):
         return False
     try:
         os.kill(pid, signal.SIGHUP)
@@ -60,7 +62,7 @@ def engine_env() -> dict[str, str]:
     Pacemaker's logging settings."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
            "LVSOCF_STATE_DIR": str(state.state_dir()),
-           # run exactly the lvsocf (and vendored pyroute2) this agent runs
+           # run exactly the lvsocf this agent runs
            "PYTHONPATH": importpath.child_pythonpath()}
     env.update({k: os.environ[k] for k in CLEAN_ENV if k in os.environ})
     return env

@@ -1,7 +1,8 @@
 """The engine process: one per state directory, detached, locked, logging, signal-driven.
 
     python -m lvsocf.engine --state-dir DIR [--daemonize] [--ready-fd FD] [--idle-exit S]
-                            [--workers N|auto]
+                            [--workers N|auto] [--metrics-file PATH.prom]
+                            [--metrics-interval S]
 
 Started by lvsocf.engine.client (agents) with a clean environment. With --daemonize it forks
 once more so it is nobody's child. It takes the flock on DIR/engine.lock (giving up when
@@ -11,6 +12,8 @@ SIGHUP: re-read registrations now.
 SIGTERM/SIGINT: exit, changing nothing in the kernel (neither does SIGKILL).
 With --workers N > 1 (or LVSOCF_ENGINE_WORKERS) it supervises N worker processes that share
 the checks (lvsocf.engine.supervisor).
+--metrics-file (or LVSOCF_ENGINE_METRICS_FILE) writes Prometheus metrics for node_exporter's
+textfile collector every --metrics-interval (LVSOCF_ENGINE_METRICS_INTERVAL, 15) seconds.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from lvsocf.engine import files
 
 if TYPE_CHECKING:
     from lvsocf.engine.registry import Shard
+    from lvsocf.metrics.files import Settings as MetricsSettings
 
 log = logging.getLogger("lvsocf.engine")
 LOCK_WAIT = 3.0     # an agent probing the lock holds it for microseconds: retry that long
@@ -144,6 +148,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", default=os.environ.get("LVSOCF_ENGINE_WORKERS", "1"),
                    help="worker processes sharing the checks: a number or auto (one per "
                         "CPU); default LVSOCF_ENGINE_WORKERS or 1")
+    p.add_argument("--metrics-file", default=os.environ.get("LVSOCF_ENGINE_METRICS_FILE"),
+                   help="write Prometheus metrics to this .prom file (default "
+                        "LVSOCF_ENGINE_METRICS_FILE; unset: none)")
+    p.add_argument("--metrics-interval", default=os.environ.get("LVSOCF_ENGINE_METRICS_INTERVAL"),
+                   help="seconds between writes of the metrics file (default "
+                        "LVSOCF_ENGINE_METRICS_INTERVAL or 15)")
     p.add_argument("--worker", help=argparse.SUPPRESS)          # I/N: run as worker I
     p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -195,11 +205,24 @@ def _worker_count(text: str) -> int:
         return 1
 
 
+def _metrics(args: argparse.Namespace) -> MetricsSettings | None:
+    """The metrics file settings; a malformed one is logged and ignored (no metrics beats
+    no checks)."""
+    from lvsocf.metrics.files import settings
+
+    try:
+        return settings(args.metrics_file, args.metrics_interval)
+    except ValueError as exc:
+        log.error("%s: writing no metrics file", exc)
+        return None
+
+
 def _supervise(args: argparse.Namespace, count: int) -> int:
     from lvsocf.engine.supervisor import Supervisor, worker_argv
 
     supervisor = Supervisor(count, worker_argv(args.state_dir, args.poll, args.debug),
-                            idle_exit=args.idle_exit or None, poll=args.poll)
+                            idle_exit=args.idle_exit or None, poll=args.poll,
+                            metrics=_metrics(args))
 
     def ready() -> None:
         log.info("engine %d ready with %d workers, state dir %s", os.getpid(), count,
@@ -229,15 +252,13 @@ def _worker(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, nofile: int, shard: Shard | None = None) -> int:
     import asyncio
 
-    from lvsocf.ipvs.lean import load_netlink_only
-    load_netlink_only()     # the engine starts during failovers: every second counts
-
     from lvsocf.engine.attrd import Attrd
     from lvsocf.engine.engine import Engine
     from lvsocf.ipvs.netlink import Ipvs
 
     engine = Engine(Ipvs, poll=args.poll, attrd=Attrd(), shard=shard,
-                    idle_exit=None if shard is not None else args.idle_exit or None)
+                    idle_exit=None if shard is not None else args.idle_exit or None,
+                    metrics=None if shard is not None else _metrics(args))
 
     def ready() -> None:
         log.info("engine %d ready: %d registrations, state dir %s, open files limit %d",

@@ -40,6 +40,7 @@ from lvsocf.ipvs import errors, protocol
 from lvsocf.ipvs.fallback import plan_fallback
 from lvsocf.ipvs.model import RealServer, RealServerInfo, ServiceKey
 from lvsocf.ipvs.op import Op
+from lvsocf.metrics.files import Settings as MetricsSettings
 from lvsocf.records import ServiceRecord
 
 log = logging.getLogger("lvsocf.engine")
@@ -62,15 +63,18 @@ class Engine(Registrations, Publishing):
     def __init__(self, kernel_factory: Callable[[], Kernel], *, poll: float = 0.5,
                  idle_exit: float | None = None, attrd: Attrd | None = None,
                  health_refresh: float = 10.0, pid: int | None = None,
-                 shard: registry.Shard | None = None) -> None:
+                 shard: registry.Shard | None = None,
+                 metrics: MetricsSettings | None = None) -> None:
         """`shard`: this engine is one of several workers and runs only that share of the
-        registrations (lvsocf.engine.supervisor); None: it runs all of them."""
+        registrations (lvsocf.engine.supervisor); None: it runs all of them. `metrics`:
+        where and how often to write the Prometheus metrics file (None: never)."""
         self.kernel_factory = kernel_factory
         self.shard = shard
         self.poll = poll
         self.idle_exit = idle_exit
         self.attrd = attrd or Attrd(enabled=False)
         self.health_refresh = health_refresh
+        self.metrics = metrics
         self.pid = pid if pid is not None else os.getpid()
         self.records = registry.RecordDir(shard=shard)
         self.services = registry.DirWatch(ServiceRecord.KIND)

@@ -3,7 +3,8 @@ and how a restarted engine resumes from them.
 
 Format (docs/interfaces.md): service, address, port, check, state, healthy, since, last_check,
 latency, detail, weight, configured_weight, engine_pid; plus registration (the digest of the
-record the engine runs: the agents' acknowledgement), failure_action and error.
+record the engine runs: the agents' acknowledgement), failure_action, error,
+consecutive_failures and flaps (hard state changes, resumed by a restarted engine).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Resume:
     state: HealthState      # hard state to resume from
     since: float | None     # unix time of the last hard transition
     pending_add: bool       # the entry was never added by an engine
+    flaps: int = 0          # hard state changes so far (a counter that survives restarts)
 
 
 def resume_from(reg: Registration, record: HealthRecord | None) -> Resume:
@@ -32,15 +34,18 @@ def resume_from(reg: Registration, record: HealthRecord | None) -> Resume:
         return Resume(HealthState.UNKNOWN, None, True)
     hard = HealthState(record.state).hard
     pending = hard is HealthState.UNKNOWN and record.weight is None
-    return Resume(hard, None if record.since is None else float(record.since), pending)
+    return Resume(hard, None if record.since is None else float(record.since), pending,
+                  max(0, record.flaps or 0))
 
 
 def build(reg: Registration, *, state: HealthState, since: float | None,
           last_check: float | None, latency: float | None, detail: str,
-          weight: int | None, engine_pid: int, error: str | None) -> HealthRecord:
+          weight: int | None, engine_pid: int, error: str | None,
+          consecutive_failures: int | None = None, flaps: int | None = None) -> HealthRecord:
     return HealthRecord(
         reg.key, reg.server.address, reg.server.port, state.value, state.healthy,
         check=reg.check.kind, since=since, last_check=last_check,
         latency=None if latency is None else round(latency, 6), detail=detail,
         weight=weight, configured_weight=reg.server.weight, engine_pid=engine_pid,
-        registration=reg.digest, failure_action=reg.failure_action, error=error)
+        registration=reg.digest, failure_action=reg.failure_action, error=error,
+        consecutive_failures=consecutive_failures, flaps=flaps)

@@ -60,6 +60,7 @@ class Monitor:
         self.rf = RiseFall(reg.check.rise, reg.check.fall, initial=resume.state)
         self.since = resume.since if resume.since is not None else time.time()
         self.pending_add = resume.pending_add
+        self.flaps = resume.flaps       # hard state changes (lvsocf_real_server_flaps_total)
         self.last: CheckResult | None = None
         self.last_at: float | None = None
         self.kernel_weight: int | None = None
@@ -88,6 +89,10 @@ class Monitor:
     @property
     def state(self) -> HealthState:
         return self.rf.state
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self.rf.counters.consecutive_fail
 
     def verdict(self, ramp: int | None = None) -> Verdict:
         return Verdict(self.reg, self.rf.state.hard, self.pending_add, ramp)
@@ -178,6 +183,7 @@ class Monitor:
         if transition is not None:
             if transition.hard:
                 self.since = self.last_at
+                self.flaps += 1
             self.on_result(self, result, transition)
 
     def _starved(self, result: CheckResult, began: float, now: float) -> bool:

@@ -1,5 +1,6 @@
 """The engine's publishing: health records (changed ones at once, unchanged ones refreshed
-slowly), the engine status record and the overload warning. A part of Engine (a mixin: it
+slowly), the engine status record (also its heartbeat: engine.watchdog), the overload warning
+and, when configured, the Prometheus metrics file (lvsocf.metrics). A part of Engine (a mixin: it
 uses the engine's monitors, stats and dirty set)."""
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import TYPE_CHECKING
 from lvsocf import state
 from lvsocf.checks.state import HealthState
 from lvsocf.engine import health
+from lvsocf.records import HealthRecord
 
 if TYPE_CHECKING:
     from lvsocf.engine.attrd import Attrd
     from lvsocf.engine.monitor import Monitor, Stats
     from lvsocf.engine.registry import Shard
+    from lvsocf.metrics.files import Settings
 
 log = logging.getLogger("lvsocf.engine")
 STATUS_EVERY = 5.0
@@ -37,6 +40,9 @@ class Publishing:
     _refresh_every: float
     _refresh_order: list[str]
     _refresh_next: int
+    metrics: Settings | None = None
+    _rate_mark: tuple[int, float] | None = None
+    _rate: float | None = None
 
     def _mark_stale_health(self, tick: float) -> None:
         """Rewrite records unchanged for `_refresh_every` seconds (their last_check/latency;
@@ -60,19 +66,41 @@ class Publishing:
             m = self.monitors.get(name)
             if m is None:
                 continue
-            last = m.last
-            record = health.build(
-                m.reg, state=m.state, since=m.since, last_check=m.last_at,
-                latency=last.latency if last else None,
-                detail=last.detail if last else ("" if m.error is None else m.error),
-                weight=m.kernel_weight, engine_pid=self.pid,
-                error=m.error or m.kernel_error)
+            record = self._health_record(m)
             try:
                 record.write(name)
             except OSError as exc:
                 log.error("cannot write the health record of %s: %s", name, exc)
                 continue
             self._health_written[name] = now
+
+    def _health_record(self, m: Monitor) -> HealthRecord:
+        last = m.last
+        return health.build(
+            m.reg, state=m.state, since=m.since, last_check=m.last_at,
+            latency=last.latency if last else None,
+            detail=last.detail if last else ("" if m.error is None else m.error),
+            weight=m.kernel_weight, engine_pid=self.pid, error=m.error or m.kernel_error,
+            consecutive_failures=m.consecutive_failures, flaps=m.flaps)
+
+    def write_metrics(self, status: dict) -> None:
+        """The metrics file, from what the health records would say now."""
+        if self.metrics is None:
+            return
+        from lvsocf.metrics import families, files
+
+        records = {name: self._health_record(m) for name, m in self.monitors.items()}
+        try:
+            files.write_atomic(self.metrics.path,
+                               families.exposition(records, status, time.time()))
+        except OSError as exc:
+            log.error("cannot write the metrics file %s: %s", self.metrics.path, exc)
+
+    def _checks_rate(self) -> None:
+        now = time.monotonic()
+        mark, self._rate_mark = self._rate_mark, (self.stats.checks, now)
+        if mark is not None and now > mark[1]:
+            self._rate = round((self.stats.checks - mark[0]) / (now - mark[1]), 3)
 
     @property
     def status_name(self) -> str:
@@ -94,18 +122,25 @@ class Publishing:
             "healthy": sum(1 for m in self.monitors.values() if m.state.healthy),
             "down": sum(1 for m in self.monitors.values()
                         if m.state.hard is HealthState.DOWN),
+            "checks_per_second": self._rate,
+            "interval_max": max((m.reg.check.interval for m in self.monitors.values()),
+                                default=None),
         }
 
     async def _publisher(self) -> None:
-        last_status = last_warning = 0.0
+        last_status = last_warning = last_metrics = 0.0
         while True:
             await asyncio.sleep(PUBLISH_EVERY)
             self._mark_stale_health(PUBLISH_EVERY)
             self.flush_health()
             now = time.monotonic()
+            if self.metrics is not None and now - last_metrics >= self.metrics.interval:
+                last_metrics = now
+                self.write_metrics(self.status())
             if now - last_status < STATUS_EVERY:
                 continue
             last_status = now
+            self._checks_rate()
             status = self.status()
             try:
                 state.write("engine", self.status_name, status)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsocf import state
+from lvsocf.checks import spec
 from lvsocf.checks.base import Target
 from lvsocf.ipvs.model import RealServer, ServiceKey
 from lvsocf.records import FAILURE_ACTIONS, CheckSpec, RealServerRecord
@@ -54,10 +55,8 @@ class Registration:
 
     @property
     def target(self) -> Target:
-        options = self.check.option_map
-        port = options.get("check_port") or self.server.port or None
-        return Target(options.get("check_address") or self.server.address,
-                      int(port) if port else None)
+        """What the check probes; CheckConfigError for a bad check_address/check_port."""
+        return spec.target(self.check.option_map, self.server.address, self.server.port)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.server} of {self.key})"

@@ -28,13 +28,14 @@ from lvsocf import state
 from lvsocf.engine import files
 from lvsocf.engine.idle import IdleTimer
 from lvsocf.engine.registry import KIND
+from lvsocf.metrics.files import Settings as MetricsSettings
 
 log = logging.getLogger("lvsocf.engine")
 STATUS_EVERY = 5.0
 READY_TIMEOUT = 300.0       # a worker loading thousands of registrations in TCG is slow
 RESTART_PAUSE = 1.0
 _SUMMED = ("registrations", "checks", "failures", "inconclusive", "cpu_seconds",
-           "max_rss_kib", "healthy", "down")
+           "max_rss_kib", "healthy", "down", "checks_per_second")
 
 
 def worker_count(text: str) -> int:
@@ -64,9 +65,12 @@ def merge_status(pid: int, started: float, workers: Sequence[dict]) -> dict:
     merged: dict = {"pid": pid, "started": started, "shard": None, "at": time.time()}
     for key in _SUMMED:
         merged[key] = sum(w.get(key) or 0 for w in workers)
-    for key in ("lateness_p50", "lateness_p95"):
+    for key in ("lateness_p50", "lateness_p95", "interval_max"):
         values = [w[key] for w in workers if w.get(key) is not None]
         merged[key] = max(values) if values else None
+    # the heartbeat of the slowest worker: a hung worker makes the engine hung (watchdog)
+    beats = [w["at"] for w in workers if isinstance(w.get("at"), int | float)]
+    merged["cycle_at"] = min(beats) if beats else None
     usage = resource.getrusage(resource.RUSAGE_SELF)
     merged["cpu_seconds"] += usage.ru_utime + usage.ru_stime
     merged["attrd"] = bool(workers) and all(w.get("attrd") for w in workers)
@@ -129,10 +133,11 @@ class Worker:
 
 class Supervisor:
     def __init__(self, count: int, worker_argv: list[str], idle_exit: float | None,
-                 poll: float = 0.5) -> None:
+                 poll: float = 0.5, metrics: MetricsSettings | None = None) -> None:
         self.workers = [Worker(i, count, worker_argv) for i in range(count)]
         self.idle_exit = idle_exit
         self.poll = poll
+        self.metrics = metrics
         self.started = time.time()
         self.stop_reason = ""
         self._idle = IdleTimer(idle_exit)
@@ -181,7 +186,7 @@ class Supervisor:
                     raise RuntimeError(f"{worker.name} did not start: {line or 'exited'}")
 
     def _loop(self) -> None:
-        last_status = 0.0
+        last_status = last_metrics = 0.0
         while not self.stop_reason:
             waiting = {w.ready_fd: w for w in self.workers if w.ready_fd is not None}
             readable, _, _ = select.select(list(waiting), [], [], self.poll)
@@ -197,6 +202,10 @@ class Supervisor:
             if time.monotonic() - last_status >= STATUS_EVERY:
                 last_status = time.monotonic()
                 self._publish()
+            if self.metrics is not None and \
+                    time.monotonic() - last_metrics >= self.metrics.interval:
+                last_metrics = time.monotonic()
+                self._write_metrics()
             self._check_idle()
 
     def _publish(self) -> None:
@@ -207,6 +216,20 @@ class Supervisor:
             state.write("engine", "status", merge_status(os.getpid(), self.started, current))
         except OSError as exc:
             log.debug("status record: %s", exc)
+
+    def _write_metrics(self) -> None:
+        """The metrics file from the records the workers publish (the same as `lvsocf
+        status --format prometheus`)."""
+        from lvsocf.metrics import families, files
+        from lvsocf.records import HealthRecord
+
+        assert self.metrics is not None
+        text = families.exposition(HealthRecord.all(), state.read("engine", "status"),
+                                   time.time())
+        try:
+            files.write_atomic(self.metrics.path, text)
+        except OSError as exc:
+            log.error("cannot write the metrics file %s: %s", self.metrics.path, exc)
 
     def _check_idle(self) -> None:
         if self.idle_exit is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from examples_cib import Simulation, layout, parse_simulation, summary
 from examples_tools import cib_env, run
 
-from lvsocf.lab.simulate import simulate_xml
+from lab.simulate import simulate_xml
 
 # Promotion scores as ocf:lvsocf:IPVSSync sets them (lvsocf/agents/sync/policy.py): 101 on the
 # promoted node, 100 on a backup whose daemon has warmed up, 1 before. node1 starts warm,

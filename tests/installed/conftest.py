@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lvsocf.lab import product
-from lvsocf.lab.netns import run, unshare_net
+from lab import product
+from lab.netns import run, unshare_net
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = product.PROVIDER_DIR

@@ -13,7 +13,8 @@ from pathlib import Path
 
 # Where an installed process may load code from: the package's own folders, the distribution
 # interpreter's own path (standard library, Debian's packages, site hooks of this machine)
-# and shared libraries. lvsocf and pyroute2 must come from the package's folders alone.
+# and shared libraries. lvsocf must come from the package's folders alone, and pyroute2 (not
+# shipped) from nowhere.
 INSTALLED = ("/usr/lib/lvsocf/", "/usr/lib/ocf/resource.d/lvsocf/", "/usr/lib/ocf/lib/heartbeat/")
 LIBRARIES = ("/usr/lib/x86_64-linux-gnu/", "/lib/x86_64-linux-gnu/", "/etc/ld.so.cache")
 # and shared objects in ld.so's own folders: Debian 13's cluster-glue libraries (libpils,

@@ -18,8 +18,8 @@ servers every director runs 10 monitors and 10 checks, and agent actions timed o
 """
 import pytest
 
-from lvsocf.lab import example, failover
-from lvsocf.lab.demo import example_config
+from lab import example, failover
+from lab.demo import example_config
 from tests.installed.conftest import AGENT_DIR
 
 # the first check after a backend recovers comes up to one check late, then each check and

@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from lvsocf.lab.netns import Topology, run, unshare_net
+from lab.netns import Topology, run, unshare_net
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from lvsocf.lab.netns import run
+from lab.netns import run
 from tests.kernel.conftest import ipvsadm
 
 AGENT = "/usr/lib/ocf/resource.d/lvsocf/IPVSSync"

@@ -10,11 +10,11 @@ import time
 
 import pytest
 
+from lab.netns import run
 from lvsocf import state
 from lvsocf.cli import status
 from lvsocf.ipvs import sysctl
 from lvsocf.ipvs.model import RealServer, Service, ServiceKey, SyncDaemon, Timeouts
-from lvsocf.lab.netns import run
 from lvsocf.records import CheckSpec, RealServerRecord, ServiceRecord, key_to_json
 from tests.kernel.conftest import LongLivedClient, ipvsadm, start_echo_server
 

@@ -1,9 +1,9 @@
 """Sync daemons, timeouts and sysctls, cross-checked with ipvsadm --daemon / --timeout."""
 import pytest
 
+from lab.netns import run
 from lvsocf.ipvs import errors, sysctl
 from lvsocf.ipvs.model import SyncDaemon, Timeouts
-from lvsocf.lab.netns import run
 from tests.kernel.conftest import ipvsadm
 
 

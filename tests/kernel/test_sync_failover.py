@@ -1,7 +1,7 @@
 """Two directors with IPVSSync: client connections survive failover and failback, idle
 long-lived ones included, and directors that are also DR real servers do not loop.
 
-"Fail over" is done by hand here (lvsocf.lab.directors): the first director is cut off the
+"Fail over" is done by hand here (lab.directors): the first director is cut off the
 network, the second is promoted and gets the service, then the VIP. The cluster tests do the
 same with Pacemaker.
 """
@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterable
 
-from lvsocf.lab.directors import VIP, ClientPool, Directors, Host
+from lab.directors import VIP, ClientPool, Directors, Host
 
 SYNC = {"interface": "sync0", "syncid": 7}
 N, KEEPALIVE, TIMEOUT = 20, 10, 30      # connections, keepalive interval, tcp timeout (s)

@@ -60,7 +60,7 @@ def test_daemon_and_config_commands_exist_only_here(k):
     assert dict(ipvsmsg.nla_map)["IPVS_CMD_ATTR_DAEMON"] == "hex"
     k.set_timeouts(Timeouts(tcp=123))
     assert k.timeouts().tcp == 123
-    from lvsocf.lab.netns import run
+    from lab.netns import run
     run(["ip", "link", "add", "s0", "type", "dummy"])
     run(["ip", "addr", "add", "192.0.2.1/24", "dev", "s0"])
     run(["ip", "link", "set", "s0", "up"])

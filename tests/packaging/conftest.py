@@ -1,4 +1,4 @@
-"""Fixtures of the packaging tests: the vendored wheels, the .deb and the .rpm, each built once
+"""Fixtures of the packaging tests: the .deb and the .rpm, each built once
 per session from this checkout into a temporary directory with the Makefile's targets.
 
 These tests run on the host, as root (CI), in `make test`'s host pass. They never skip: a
@@ -10,22 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from packaging_helpers import PKG_SCRIPT, PYTHON3, make, pkg, require, run
+from packaging_helpers import make, pkg, require
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "packaging: builds the .deb/.rpm and installs the .deb into a Debian 12 "
-                   "chroot (host, root, network: PyPI and the Debian mirror)")
-
-
-@pytest.fixture(scope="session")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheels of packaging/vendor.txt, downloaded (hash-checked) from PyPI."""
-    require("make")
-    directory = tmp_path_factory.mktemp("wheels")
-    run([PYTHON3, str(PKG_SCRIPT), "fetch-vendor", str(directory)])
-    return directory
+                   "chroot (host, root, network: the Debian mirror)")
 
 
 @pytest.fixture(scope="session")
@@ -34,20 +25,20 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def deb(wheels: Path, dist: Path) -> Path:
+def deb(dist: Path) -> Path:
     """`make deb`: the .deb of this checkout."""
-    require("dpkg-deb", "help2man")
-    done = make("deb", f"DIST={dist}", f"WHEELS={wheels}")
+    require("make", "dpkg-deb", "help2man")
+    done = make("deb", f"DIST={dist}")
     path = Path(done.stdout.strip().splitlines()[-1])
     assert path.name == f"lvsocf_{pkg.deb_version(pkg.version())}_all.deb", done.stdout
     return path
 
 
 @pytest.fixture(scope="session")
-def rpms(wheels: Path, dist: Path) -> dict[str, Path]:
+def rpms(dist: Path) -> dict[str, Path]:
     """`make rpm`: {"noarch": the binary rpm, "src": the source rpm}."""
-    require("rpmbuild", "rpm", "help2man")
-    done = make("rpm", f"DIST={dist}", f"WHEELS={wheels}")
+    require("make", "rpmbuild", "rpm", "help2man")
+    done = make("rpm", f"DIST={dist}")
     built = [Path(line) for line in done.stdout.split() if line.endswith(".rpm")]
     found = {p.name.rsplit(".", 2)[-2]: p for p in built}
     assert set(found) == {"noarch", "src"}, done.stdout

@@ -2,10 +2,11 @@
 
 A `debootstrap --variant=minbase bookworm` root in build/ (from the mirror this host's apt
 uses), the .deb installed there by apt-get together with resource-agents, pcs, crmsh,
-libxml2-utils and Debian's own (too old) python3-pyroute2; then, inside the chroot with /proc
-mounted: ocf-tester on every agent by its installed path, the OCF 1.1 meta-data against
-pcs' RelaxNG, `pcs resource describe`, `crm ra info`, `lvsocf --version`, missing
-dependencies (exit 5 with a reason, never a traceback) and a purge that leaves nothing.
+libxml2-utils and Debian's python3-pyroute2 (which the agents must not import); then, inside
+the chroot with /proc mounted: ocf-tester on every agent by its installed path, the OCF 1.1
+meta-data against pcs' RelaxNG, `pcs resource describe`, `crm ra info`, `lvsocf --version`,
+missing dependencies (exit 5 with a reason, never a traceback) and a purge that leaves
+nothing.
 
 There is no IPVS in the chroot's kernel (the host's): ocf-tester passes meta-data (1.0 DTD),
 permissions, validate-all, monitor and the probe, then stops at start, which must fail with
@@ -241,32 +242,30 @@ def agent_sys_path_line(chroot: Chroot) -> str:
     return next(line for line in text.splitlines() if line.startswith("sys.path[:0]"))
 
 
-def test_vendored_pyroute2_shadows_debians(chroot: Chroot) -> None:
+def test_the_package_ships_and_imports_no_pyroute2(chroot: Chroot) -> None:
+    """Debian's python3-pyroute2 is installed, and the agents' library still imports none."""
     debian = chroot.run(["python3", "-c", "import pyroute2; print(pyroute2.__file__)"]).stdout
     assert debian.startswith("/usr/lib/python3/dist-packages/pyroute2/")
+    assert agent_sys_path_line(chroot).startswith("sys.path[:0] = ['/usr/lib/lvsocf']")
     code = (f"import sys; {agent_sys_path_line(chroot)}\n"
-            "import lvsocf.ipvs.netlink, pyroute2, lvsocf\n"
-            "print(pyroute2.__file__, lvsocf.__file__)")
-    paths = chroot.run(["python3", "-c", code]).stdout.split()
-    assert paths == ["/usr/lib/lvsocf/vendor/pyroute2/__init__.py",
-                     "/usr/lib/lvsocf/lvsocf/__init__.py"]
+            "import lvsocf.ipvs.netlink, lvsocf.cli.status, lvsocf\n"
+            "print(lvsocf.__file__, 'pyroute2' in sys.modules)")
+    assert chroot.run(["python3", "-c", code]).stdout.split() == [
+        "/usr/lib/lvsocf/lvsocf/__init__.py", "False"]
+    assert not chroot.path("/usr/lib/lvsocf/vendor").exists()
 
 
 @pytest.fixture
 def without_pyroute2(chroot: Chroot) -> Iterator[None]:
-    """No pyroute2 at all (vendored copy moved away, Debian's removed) and a fake /sys/module
-    so that start gets as far as the netlink backend."""
+    """No pyroute2 at all (Debian's removed) and a fake /sys/module so that start gets as far
+    as the netlink backend."""
     chroot.run(["dpkg", "--remove", "python3-pyroute2"])
-    vendored = chroot.path("/usr/lib/lvsocf/vendor/pyroute2")
-    hidden = vendored.with_name("pyroute2.hidden")
-    vendored.rename(hidden)
     fakes = [chroot.path(f"/sys/module/{m}") for m in FAKE_MODULES]
     for fake in fakes:
         fake.mkdir(parents=True)
     try:
         yield
     finally:
-        hidden.rename(vendored)
         for fake in fakes:
             fake.rmdir()
 

@@ -14,8 +14,8 @@ from packaging_helpers import REPO, agent_names, make, pkg, run
 pytestmark = pytest.mark.packaging
 
 
-def installed(tmp_path: Path, wheels: Path, *args: str) -> Path:
-    make("install", f"DESTDIR={tmp_path}", f"WHEELS={wheels}", *args)
+def installed(tmp_path: Path, *args: str) -> Path:
+    make("install", f"DESTDIR={tmp_path}", *args)
     return tmp_path
 
 
@@ -58,38 +58,28 @@ def test_unsupported_versions_are_refused(bad: str) -> None:
         pkg.deb_version(bad)
 
 
-def test_vendored_pins_cover_the_python_dependencies() -> None:
-    """Every dependency in pyproject is vendored (pinned, satisfying its range) or a package
-    dependency of the .deb/.rpm."""
-    pins = pkg.vendor_pins()
+def test_the_python_dependencies_are_the_distributions() -> None:
+    """Every dependency in pyproject is a package dependency of the .deb/.rpm: nothing is
+    vendored."""
     with open(REPO / "pyproject.toml", "rb") as f:
         deps = tomllib.load(f)["project"]["dependencies"]
     spec = (REPO / "packaging" / "lvsocf.spec.in").read_text()
     for dep in deps:
-        name, op, minimum = re.match(r"^([A-Za-z0-9_.-]+)\s*(>=)?\s*([\d.]*)", dep).groups()
-        name = name.lower()
-        if name in pins:
-            if op:
-                have = tuple(int(x) for x in pins[name].split("."))
-                assert have >= tuple(int(x) for x in minimum.split(".")), dep
-        else:
-            assert f"python3-{name}" in pkg.DEB_DEPENDS, dep
-            assert f"%{{lvsocf_pypkg}}-{name}" in spec, dep
+        name = re.match(r"^[A-Za-z0-9_.-]+", dep)[0].lower()
+        assert f"python3-{name}" in pkg.DEB_DEPENDS, dep
+        assert f"%{{lvsocf_pypkg}}-{name}" in spec, dep
+    assert not (REPO / "packaging" / "vendor.txt").exists()
 
 
-def test_make_install_layout(tmp_path: Path, wheels: Path) -> None:
-    root = installed(tmp_path, wheels, "PREFIX=/usr")
+def test_make_install_layout(tmp_path: Path) -> None:
+    root = installed(tmp_path, "PREFIX=/usr")
     lib = root / "usr/lib/lvsocf"
     for src in pkg.source_files(REPO / "lvsocf"):
         copy = lib / "lvsocf" / src.relative_to(REPO / "lvsocf")
         assert copy.read_bytes() == src.read_bytes(), copy
     assert not list(root.rglob("__pycache__")) and not list(root.rglob("*.pyc"))
     assert (lib / f"lvsocf-{pkg.version()}.dist-info/METADATA").is_file()
-    pins = pkg.vendor_pins()
-    for name, pinned in pins.items():
-        assert (lib / "vendor" / name / "__init__.py").is_file()
-        assert (lib / "vendor" / f"{name}-{pinned}.dist-info").is_dir()
-    assert not (lib / "vendor/bin").exists()
+    assert sorted(p.name for p in lib.iterdir()) == ["lvsocf", f"lvsocf-{pkg.version()}.dist-info"]
 
     agents = root / "usr/lib/ocf/resource.d/lvsocf"
     assert sorted(p.name for p in agents.iterdir()) == agent_names()
@@ -98,7 +88,7 @@ def test_make_install_layout(tmp_path: Path, wheels: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o755
         text = path.read_text()
         assert text.startswith("#!/usr/bin/python3\n")
-        assert "sys.path[:0] = ['/usr/lib/lvsocf', '/usr/lib/lvsocf/vendor']" in text
+        assert "sys.path[:0] = ['/usr/lib/lvsocf']" in text
         compile(text, str(path), "exec")
         # the agent's own code follows unchanged
         original = (REPO / "agents" / name).read_text().split("\n", 1)[1]
@@ -119,33 +109,26 @@ def test_make_install_layout(tmp_path: Path, wheels: Path) -> None:
         assert (doc / "crm-examples" / src.relative_to(examples)).read_bytes() == src.read_bytes()
 
 
-def test_make_install_prefix_and_uninstall(tmp_path: Path, wheels: Path) -> None:
-    root = installed(tmp_path, wheels, "PREFIX=/usr/local", "PYTHON3=/usr/bin/python3")
+def test_make_install_prefix_and_uninstall(tmp_path: Path) -> None:
+    root = installed(tmp_path, "PREFIX=/usr/local", "PYTHON3=/usr/bin/python3")
     assert (root / "usr/local/lib/lvsocf/lvsocf/__init__.py").is_file()
     assert (root / "usr/local/bin/lvsocf").is_file()
     assert (root / "usr/local/share/man/man1/lvsocf.1").is_file()
     # Pacemaker looks for agents in /usr/lib/ocf whatever the prefix
     agent = root / "usr/lib/ocf/resource.d/lvsocf" / agent_names()[0]
-    assert "['/usr/local/lib/lvsocf', '/usr/local/lib/lvsocf/vendor']" in agent.read_text()
+    assert "sys.path[:0] = ['/usr/local/lib/lvsocf']" in agent.read_text()
     (root / "usr/local/lib/lvsocf/lvsocf/__pycache__").mkdir()  # as an agent run leaves it
     make("uninstall", f"DESTDIR={tmp_path}", "PREFIX=/usr/local")
     assert [p for p in root.rglob("*") if not p.is_dir()] == []
 
 
-def test_make_install_without_vendoring(tmp_path: Path) -> None:
-    root = tmp_path
-    make("install", f"DESTDIR={root}", "PREFIX=/usr", "VENDOR=no")
-    assert (root / "usr/lib/lvsocf/lvsocf/__init__.py").is_file()
-    assert not (root / "usr/lib/lvsocf/vendor").exists()
-
-
-def test_installed_command_runs_the_entry_point(tmp_path: Path, wheels: Path) -> None:
+def test_installed_command_runs_the_entry_point(tmp_path: Path) -> None:
     """The installed `lvsocf` against the staged library (its sys.path entries are absolute,
     so PYTHONPATH points at the stage here; the chroot test runs it in place)."""
-    root = installed(tmp_path, wheels, "PREFIX=/usr")
+    root = installed(tmp_path, "PREFIX=/usr")
     lib = root / "usr/lib/lvsocf"
     done = run(["/usr/bin/python3", "-B", str(root / "usr/bin/lvsocf"), "--version"],
-               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{lib}:{lib / 'vendor'}"})
+               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(lib)})
     assert pkg.version() in done.stdout
 
 
@@ -168,10 +151,10 @@ def test_agent_header_goes_after_docstring_and_future_imports(source: str) -> No
     assert body == (source.split("\n", 1)[1] if source.startswith("#!") else source).split("\n")
 
 
-def test_reinstall_drops_agents_that_are_gone(tmp_path: Path, wheels: Path) -> None:
+def test_reinstall_drops_agents_that_are_gone(tmp_path: Path) -> None:
     agents = tmp_path / "usr/lib/ocf/resource.d/lvsocf"
     agents.mkdir(parents=True)
     (agents / "IPVSOld").write_text(f"#!/usr/bin/python3\nimport sys  # {pkg.MARK}\n")
     (agents / "SiteLocal").write_text("#!/bin/sh\n")  # not ours: left alone
-    installed(tmp_path, wheels, "PREFIX=/usr")
+    installed(tmp_path, "PREFIX=/usr")
     assert sorted(p.name for p in agents.iterdir()) == sorted([*agent_names(), "SiteLocal"])

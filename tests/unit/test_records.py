@@ -47,8 +47,9 @@ def test_service_records_in_the_state_dir(tmp_path, monkeypatch):
 
 REAL_SERVERS = [
     RealServerRecord(KEYS[0], RealServer("10.0.1.1", 8080, "masq", 3, 100, 50),
-                     CheckSpec("http", (("request", "/h"), ("tls_verify", "false")), 1.5, 0.5,
-                               1, 4), "remove", 2, 10.0),
+                     CheckSpec("http", (("check_port", 8443), ("request", "/h"),
+                                        ("tls_verify", False)), 1.5, 0.5, 1, 4),
+                     "remove", 2, 10.0),
     RealServerRecord(KEYS[3], RealServer("2001:db8::2", 0, "gate", 0), CheckSpec("none"),
                      draining=1_700_000_000.25),
 ]
@@ -57,6 +58,33 @@ REAL_SERVERS = [
 @pytest.mark.parametrize("record", REAL_SERVERS)
 def test_real_server_record_round_trip(record):
     assert RealServerRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+
+
+def test_check_options_keep_their_json_types():
+    """Booleans and numbers stay JSON booleans and numbers (not "false", not "8443")."""
+    text = json.dumps(REAL_SERVERS[0].to_json())
+    raw = json.loads(text)
+    assert raw["check"]["options"] == {"check_port": 8443, "request": "/h", "tls_verify": False}
+    back = RealServerRecord.from_json(raw)
+    assert back.check.option_map["tls_verify"] is False
+    assert type(back.check.option_map["check_port"]) is int
+    assert json.dumps(back.to_json()) == text
+
+
+def test_old_text_options_are_read_as_they_are():
+    """A record from before typed options: its text is kept (the check converts it, and the
+    digest the agent that wrote it expects stays the same)."""
+    old = {**REAL_SERVERS[0].to_json(), "check": {"kind": "http", "options": {
+        "tls_verify": "false", "check_port": "8443", "receive": None}}}
+    check = RealServerRecord.from_json(old).check
+    assert check.option_map == {"tls_verify": "false", "check_port": "8443"}
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, float("nan")])
+def test_a_check_option_that_is_no_json_scalar_is_refused(value):
+    bad = {**REAL_SERVERS[0].to_json(), "check": {"kind": "http", "options": {"x": value}}}
+    with pytest.raises(RecordError, match="check option x"):
+        RealServerRecord.from_json(bad)
 
 
 @pytest.mark.parametrize("field,value,reason", [

@@ -33,7 +33,7 @@ from __future__ import annotations
 from lvsocf.agents.base import Agent, run
 from lvsocf.agents.sync.actions import HANDLERS
 from lvsocf.agents.sync.parameters import ACTIONS, PARAMETERS
-from lvsocf.agents.sync.policy import sysctls  # lvsocf.lab.keepalived_peer: IPVSSync's sysctls
+from lvsocf.agents.sync.policy import sysctls  # lab.keepalived_peer: IPVSSync's sysctls
 from lvsocf.agents.sync.validation import validate
 
 AGENT = Agent(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from lab.simulate import simulate_xml
 from lvsocf.cli.convert import convert
 from lvsocf.cli.convert.mapping import (
     AGENT_REAL,
@@ -22,7 +23,6 @@ from lvsocf.cli.convert.mapping import (
 )
 from lvsocf.cli.convert.model import SyncDaemon
 from lvsocf.cli.convert.plan import Plan, PlanOptions
-from lvsocf.lab.simulate import simulate_xml
 
 # the per-real receive string of data/quoting.cf, exactly as ldirectord reads it
 TRICKY = "He said \\\"hi\\\" & $HOME \\\\d+ 'q' #x ;`id` (a|b)$"

@@ -103,14 +103,18 @@ def test_validate_all_accepts(sdir):
 def test_record_carries_every_check_option_and_no_empty_ones():
     params = {p.name: p.default_value for p in realserver.PARAMETERS}
     params.update(vip="10.0.0.1", port=80, rip="10.0.1.2", check_type="http",
-                  virtualhost="www.example.test", tls_verify=False, weight=4)
+                  virtualhost="www.example.test", tls_verify=False, weight=4, check_port=8080)
     data = realserver.record_of(params).to_json()
     reg = registry.parse("x", data)
+    # typed: JSON booleans and numbers, not their text
     assert data["check"]["options"] == {"http_method": "GET", "request": "/",
                                         "status_codes": "200-299",
                                         "virtualhost": "www.example.test",
-                                        "tls_verify": "false",
-                                        "reuse_connection": "false"}
+                                        "tls_verify": False,
+                                        "reuse_connection": False, "check_port": 8080}
+    assert data["check"]["options"]["tls_verify"] is False
+    assert type(data["check"]["options"]["check_port"]) is int
+    assert reg.target.port == 8080
     assert reg.server.port == 80 and reg.server.method == "gate" and reg.server.weight == 4
     assert (reg.check.interval, reg.check.timeout, reg.check.rise, reg.check.fall) == \
         (5.0, 3.0, 2, 3)

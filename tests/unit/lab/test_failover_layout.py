@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from lvsocf.lab import example
-from lvsocf.lab.demo import example_config
+from lab import example
+from lab.demo import example_config
 
 
 @pytest.fixture(scope="module")

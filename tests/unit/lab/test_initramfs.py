@@ -6,8 +6,8 @@ import lzma
 import subprocess
 from pathlib import Path
 
-from lvsocf.lab import initramfs, roots
-from lvsocf.lab.vm import find_kernel
+from lab import initramfs, roots
+from lab.vm import find_kernel
 
 
 def modprobe_order(release: str) -> list[Path]:

@@ -4,8 +4,8 @@ import subprocess
 import pytest
 
 from bench import failover as bench
-from lvsocf.lab import failover
-from lvsocf.lab import keepalived_peer as peer
+from lab import failover
+from lab import keepalived_peer as peer
 
 
 def test_check_timing_follows_the_realserver_defaults():

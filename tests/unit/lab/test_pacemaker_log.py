@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lvsocf.lab.cluster import Node
-from lvsocf.lab.pacemaker_log import takeover_steps
+from lab.cluster import Node
+from lab.pacemaker_log import takeover_steps
 
 
 def _node(tmp_path: Path, lines: list[str]) -> Node:

@@ -112,8 +112,7 @@ def test_depth_10_interface_checks(tmp_path):
 
 def test_netlink_backend_imports_no_pyroute2():
     """An agent or engine process talks netlink without loading any of pyroute2."""
-    code = ("import sys\nfrom lvsocf.ipvs.lean import load_netlink_only\nload_netlink_only()\n"
-            "from lvsocf.ipvs import netlink, reconcile, fallback\n"
+    code = ("import sys\nfrom lvsocf.ipvs import netlink, reconcile, fallback\n"
             "print(len([m for m in sys.modules if m.startswith('pyroute2')]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-AGENTS_DIR = Path(__file__).resolve().parents[2] / "agents"
+AGENTS_DIR = Path(__file__).resolve().parents[1] / "agents"
 PROVIDER_DIR = Path("/usr/lib/ocf/resource.d/lvsocf")
 
 

@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvsocf.lab import backend
-from lvsocf.lab.cluster import Cluster, Node
-from lvsocf.lab.example import (
+from lab import backend
+from lab.cluster import Cluster, Node
+from lab.example import (
     CLIENT,
     HA_IF,
     LAB_WARMUP,
@@ -41,8 +41,8 @@ from lvsocf.lab.example import (
     layout_of,
     use_agents,
 )
-from lvsocf.lab.netns import Topology
-from lvsocf.lab.pacemaker_log import _log_size, actions_since, takeover_steps
+from lab.netns import Topology
+from lab.pacemaker_log import _log_size, actions_since, takeover_steps
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Lab:
             self.real_servers.update({a: ns for a in (address, *extra)})
 
     def backend_state(self, ns: str) -> Path:
-        """The backend's state directory (lvsocf.lab.backend): sick flag, accepted log."""
+        """The backend's state directory (lab.backend): sick flag, accepted log."""
         path = self.workdir / f"backend-{ns}"
         path.mkdir(exist_ok=True)
         return path
@@ -116,7 +116,7 @@ class Lab:
         return [t for t in map(float, lines) if t >= since]
 
     def start_backend(self, ns: str) -> subprocess.Popen:
-        proc = self.topo.spawn(ns, [sys.executable, "-m", "lvsocf.lab.backend", str(PORT),
+        proc = self.topo.spawn(ns, [sys.executable, "-m", "lab.backend", str(PORT),
                                     str(self.tls.cert), str(self.tls.key),
                                     str(self.backend_state(ns))], cwd=str(REPO))
         self.backends[ns] = proc
@@ -129,7 +129,7 @@ class Lab:
 
     def start_traffic(self, active: int, idle: int, keepalive: float) -> None:
         self.traffic = self.topo.spawn(self.client, [
-            sys.executable, "-m", "lvsocf.lab.traffic", VIP, str(PORT), "--active",
+            sys.executable, "-m", "lab.traffic", VIP, str(PORT), "--active",
             str(active), "--idle", str(idle), "--keepalive", str(keepalive)],
             stdout=subprocess.PIPE, cwd=str(REPO))
 
@@ -230,7 +230,7 @@ def phase_losses(events: list[dict]) -> dict:
 
 def client_pause(events: Sequence[dict], crash_at: float, window: float = 30.0) -> float | None:
     """Seconds from the crash to the first new connection that succeeded after it (client
-    events of lvsocf.lab.traffic). 0.0 when no probe failed within `window` seconds of the
+    events of lab.traffic). 0.0 when no probe failed within `window` seconds of the
     crash; None when probes failed and never recovered."""
     recovered = [e for e in events if e["kind"] == "probe-recovered" and e["t"] >= crash_at]
     failing = [e for e in events if e["kind"] == "probe-failing"
@@ -319,8 +319,8 @@ def restore(lab: Lab, node: str, resource: str, rip: str, say: Callable[[str], N
 
 def steady_cpu(lab: Lab, seconds: float) -> dict[str, float]:
     """Wait `seconds` without looking at the cluster, and return what each director's whole
-    stack used meanwhile, in CPU seconds per second (lvsocf.lab.cpu)."""
-    from lvsocf.lab.cpu import Meter
+    stack used meanwhile, in CPU seconds per second (lab.cpu)."""
+    from lab.cpu import Meter
     meter = Meter({n.name: n.mount_ns() for n in lab.cluster.alive()})
     meter.start()
     time.sleep(seconds)
@@ -328,14 +328,14 @@ def steady_cpu(lab: Lab, seconds: float) -> dict[str, float]:
 
 
 def _watch(node: Node, real_servers: int) -> subprocess.Popen:
-    """lvsocf.lab.watch on `node`, once it watches (its imports take seconds in TCG)."""
+    """lab.watch on `node`, once it watches (its imports take seconds in TCG)."""
     watch = subprocess.Popen(node.argv([
-        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), "--real-servers",
+        sys.executable, "-m", "lab.watch", VIP, str(PORT), "--real-servers",
         str(real_servers)]), stdout=subprocess.PIPE, text=True, cwd=str(REPO))
     assert watch.stdout is not None
     if '"ready"' not in watch.stdout.readline():
         watch.kill()
-        raise RuntimeError(f"lvsocf.lab.watch did not start on {node.name}")
+        raise RuntimeError(f"lab.watch did not start on {node.name}")
     return watch
 
 
@@ -480,7 +480,7 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
 
 def report(result: Result) -> str:
     c = result.clients
-    lines = ["", "lvsocf lab failover report", "==========================",
+    lines = ["", "lvsocf failover report (lab)", "============================",
              "timeline (seconds from cluster start):", *result.timeline.lines(), "",
              "failover (seconds after the crash): " + ", ".join(
                  f"{k.replace('_', ' ')} {v}s" for k, v in result.failover.items()),
@@ -520,7 +520,7 @@ def report(result: Result) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m lvsocf.lab.failover",
+    parser = argparse.ArgumentParser(prog="python -m lab.failover",
                                      description="Run the failover scenario (inside the VM).")
     parser.add_argument("--cib", type=Path, required=True, help="seed CIB (build_cib on host)")
     parser.add_argument("--real-servers", type=int, default=2)
@@ -534,10 +534,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="install this .deb (dpkg -i in the VM) and run its agents")
     opts = parser.parse_args(argv)
     if opts.deb:
-        from lvsocf.lab import product
+        from lab import product
         product.install_deb(opts.deb)
     cib = opts.cib.read_text()
-    from lvsocf.lab.netns import unshare_net
+    from lab.netns import unshare_net
     unshare_net()
     result = run_scenario(cib, lambda m: print(m, flush=True), real_servers=opts.real_servers,
                           active=opts.active, idle=opts.idle, keepalive=opts.keepalive,

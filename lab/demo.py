@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lvsocf.lab import example, vm
+from lab import example, vm
 
 
 def example_config() -> str:
@@ -22,7 +22,7 @@ def example_config() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m lvsocf.lab.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lab.demo", description=__doc__)
     parser.add_argument("--deb", type=Path, help="run the agents of this .deb (installed "
                         "with dpkg inside the VM) instead of the checkout's")
     opts = parser.parse_args(argv)
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         cib.write_text(example.build_cib(example_config(), work, example.PROPERTIES))
         result = work / "result.json"
         deb = ["--deb", str(opts.deb.resolve())] if opts.deb else []
-        rc = vm.run([sys.executable, "-m", "lvsocf.lab.failover", "--cib", str(cib),
+        rc = vm.run([sys.executable, "-m", "lab.failover", "--cib", str(cib),
                      "--json", str(result), *deb], cwd=str(example.REPO), timeout=2400,
                     shares=[work])
         if result.exists():

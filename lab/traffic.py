@@ -5,7 +5,7 @@ Holds N long-lived TCP connections to an echo service: `active` ones send a line
 seconds (each probe on its own, so a failing one does not delay the next). Every event goes
 to stdout as one JSON line; SIGTERM ends it with a summary line.
 
-    python -m lvsocf.lab.traffic VIP PORT --active 5 --idle 20 --keepalive 10
+    python -m lab.traffic VIP PORT --active 5 --idle 20 --keepalive 10
 """
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvsocf.lab.netns import Topology, run
+from lab.netns import Topology, run
+from lab.vm import CHECKOUT
 
 CLEAN_ENV = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"]
 
@@ -104,8 +105,8 @@ class Cluster:
         (node.root / "hosts").write_text(hosts)
         node.anchor = subprocess.Popen(
             ["ip", "netns", "exec", node.ns, "unshare", "--mount", "--uts", "--propagation",
-             "private", "--", sys.executable, "-m", "lvsocf.lab.node", node.name,
-             str(node.root)], stdout=subprocess.PIPE, text=True)
+             "private", "--", sys.executable, "-m", "lab.node", node.name,
+             str(node.root)], stdout=subprocess.PIPE, text=True, cwd=CHECKOUT)
         line = node.anchor.stdout.readline().strip()
         if line != "ready":
             raise RuntimeError(f"node {node.name} anchor failed to start")

@@ -41,7 +41,7 @@ def _require_vm() -> None:
 
 
 def _clear_lab_agents() -> None:
-    """The lab's copies of the checkout's agents (lvsocf.lab.install), if the host left any
+    """The lab's copies of the checkout's agents (lab.install), if the host left any
     in the shared root: the package must bring its own."""
     if PROVIDER_DIR.exists() and subprocess.run(
             ["dpkg", "-S", str(PROVIDER_DIR)], capture_output=True, env=CLEAN).returncode:

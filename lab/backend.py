@@ -4,7 +4,7 @@ With a state directory: while STATE/sick exists, the health answer is 503 (the b
 its check but still accepts connections), and the time of every client connection accepted
 is appended to STATE/accepted, so a test counts at the backend which connections reached it.
 
-    python -m lvsocf.lab.backend PORT CERT KEY [STATE]
+    python -m lab.backend PORT CERT KEY [STATE]
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""keepalived as the peer of bench/failover: the failover lab (lvsocf.lab.failover.Lab: two
+"""keepalived as the peer of bench/failover: the failover lab (lab.failover.Lab: two
 directors on the "lan" and "ha" switches, two DR real servers with the TLS/echo backends, a
-client running lvsocf.lab.traffic) with keepalived instead of Pacemaker on the directors.
+client running lab.traffic) with keepalived instead of Pacemaker on the directors.
 
 Each director runs one keepalived (VRRP plus its LVS table) in its own namespaces. Both start
 as VRRP BACKUP with nopreempt (node1 priority 150, node2 100): the first to time out becomes
@@ -20,7 +20,7 @@ Sync sysctls: keepalived sets none, so by default its directors run the kernel's
 (sync_threshold "3 50", sync_refresh_period 0); `sync="lvsocf"` gives them IPVSSync's defaults
 ("0 0", refresh 10 s, retries 0) instead.
 
-    python -m lvsocf.lab.keepalived_peer [--sync kernel|lvsocf] [--json FILE]   (in the VM)
+    python -m lab.keepalived_peer [--sync kernel|lvsocf] [--json FILE]   (in the VM)
 """
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from lab import example, failover
+from lab.cluster import Cluster, Node
+from lab.example import HA_IF, LAN_IF, PORT, REAL_SERVERS, REPO, SITE_NAME, VIP
+from lab.netns import run
 from lvsocf.agents import realserver, sync
 from lvsocf.ipvs import proc
 from lvsocf.ipvs.model import ServiceKey
-from lvsocf.lab import example, failover
-from lvsocf.lab.cluster import Cluster, Node
-from lvsocf.lab.example import HA_IF, LAN_IF, PORT, REAL_SERVERS, REPO, SITE_NAME, VIP
-from lvsocf.lab.netns import run
 
 KEEPALIVED = "keepalived"
 INSTANCE = "VI_1"
@@ -211,12 +211,12 @@ class KeepalivedLab(failover.Lab):
 
 def watch_takeover(node: Node, crash: Callable[[], None], timeout: float,
                    grace: float, real_servers: int) -> tuple[float, dict[str, float]]:
-    """Start lvsocf.lab.watch on `node`, wait until it sees the (hot) table, crash(); return
+    """Start lab.watch on `node`, wait until it sees the (hot) table, crash(); return
     the crash time and piece -> seconds after it (pieces up before the crash come out
     negative). Stops `grace` seconds after the VIP if keepalived's sync master has not shown
     by then."""
     watch = subprocess.Popen(node.argv([
-        sys.executable, "-m", "lvsocf.lab.watch", VIP, str(PORT), "--real-servers",
+        sys.executable, "-m", "lab.watch", VIP, str(PORT), "--real-servers",
         str(real_servers), "--timeout", str(timeout)]),
         stdout=subprocess.PIPE, text=True, cwd=str(REPO))
     lines: queue.Queue[dict | None] = queue.Queue()
@@ -337,14 +337,14 @@ def _scenario(lab: KeepalivedLab, timeline: failover.Timeline, say: Callable[[st
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m lvsocf.lab.keepalived_peer",
+    parser = argparse.ArgumentParser(prog="python -m lab.keepalived_peer",
                                      description="The keepalived failover scenario (in the VM).")
     parser.add_argument("--sync", choices=("kernel", "lvsocf"), default="kernel")
     parser.add_argument("--settle", type=float, default=40.0)
     parser.add_argument("--no-rejoin", action="store_true")
     parser.add_argument("--json", type=Path, help="write the result here as JSON")
     opts = parser.parse_args(argv)
-    from lvsocf.lab.netns import unshare_net
+    from lab.netns import unshare_net
     unshare_net()
     result = run_scenario(lambda m: print(m, flush=True), settle=opts.settle, sync=opts.sync,
                           rejoin=not opts.no_rejoin)

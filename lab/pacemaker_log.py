@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from lvsocf.lab.cluster import Node
+from lab.cluster import Node
 
 RESULT = re.compile(r"Result of (\w+) operation for (\S+) on (\S+):")
 

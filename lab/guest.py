@@ -1,7 +1,7 @@
 """PID 1 inside the lab VM: set up the root, run the job, reap orphans, power off.
 
 Runs from the host's own Python through the read-only 9p root (see initramfs.py). The job
-description is JSON written by lvsocf.lab.vm: argv, cwd, env. Output goes to ttyS1/ttyS2 raw,
+description is JSON written by lab.vm: argv, cwd, env. Output goes to ttyS1/ttyS2 raw,
 the exit status to the shared job folder.
 """
 from __future__ import annotations

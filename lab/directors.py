@@ -30,8 +30,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lab.netns import ns_exec, run
 from lvsocf.ipvs.proc import Connection, parse_connections
-from lvsocf.lab.netns import ns_exec, run
 
 VIP = "10.0.0.100"
 PORT = 80

@@ -6,7 +6,7 @@ TCG guest a good part of a vCPU, which the takeover it measures would then lack)
 by binding a socket to it, the service from /proc/net/ip_vs, the sync master over one
 netlink socket. Prints {"ready": true} first.
 
-    python -m lvsocf.lab.watch VIP PORT [--real-servers N] [--timeout S]
+    python -m lab.watch VIP PORT [--real-servers N] [--timeout S]
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Build the tiny initramfs that mounts the VM's root (the host's, or a cached one of another
-distribution, lvsocf.lab.roots) read-only under a tmpfs overlay.
+distribution, lab.roots) read-only under a tmpfs overlay.
 
 The initramfs holds static busybox, the few modules needed to reach the host root over
 virtio-9p, and an /init that switch_roots (not chroot: with PID 1 left in the initramfs,

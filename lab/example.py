@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = "crm-examples/2-dr-sync/dr-sync.crm"
 VIP, PORT = "198.18.0.10", 443
 REAL_SERVERS = ("198.18.0.11", "198.18.0.12")
@@ -22,8 +22,8 @@ SITE_NAME = "www.example.com"           # the example's check virtualhost
 
 def use_agents(installed: bool) -> None:
     """installed: the agents a package put in /usr/lib/ocf/resource.d/lvsocf (see
-    lvsocf.lab.product); otherwise this checkout's agents are installed there first."""
-    from lvsocf.lab import install, product
+    lab.product); otherwise this checkout's agents are installed there first."""
+    from lab import install, product
     if not installed:
         install.install_agents()
     elif not all((product.PROVIDER_DIR / name).is_file() for name in install.agent_names()):
@@ -146,7 +146,7 @@ def adapt(example: str) -> str:
     for old, new in {**ADDRESSES, **LAB_TIMEOUTS}.items():
         example = example.replace(old, new)
     if SYNC_PARAMS not in example:
-        raise ValueError(f"the example no longer has {SYNC_PARAMS!r}: update lvsocf.lab.failover")
+        raise ValueError(f"the example no longer has {SYNC_PARAMS!r}: update lab.failover")
     example = example.replace(SYNC_PARAMS, f"{SYNC_PARAMS} warmup={LAB_WARMUP}")
     rule = (f"location www-vip-failback-{PREFERRED} www-vip rule inf: "
             f"#uname eq {PREFERRED} and master-sync number:gte 100\n")

@@ -3,7 +3,7 @@ node's network namespace), it gives the node a private /run, /dev/shm, hostname 
 Pacemaker/Corosync state and log folders, then sleeps. Everything of that node is started
 with `nsenter -t ANCHOR -m -n -u` (see cluster.py), so its daemons share these views.
 
-    unshare --mount --uts --propagation private -- python -m lvsocf.lab.node NAME ROOT
+    unshare --mount --uts --propagation private -- python -m lab.node NAME ROOT
 """
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """Cached Debian roots for the lab VM: a debootstrapped distribution with its own kernel.
 
-`python -m lvsocf.lab.roots SUITE` prints the path of a root for SUITE (trixie: Debian 13),
+`python -m lab.roots SUITE` prints the path of a root for SUITE (trixie: Debian 13),
 building it first if the cache has none: debootstrap (minbase) from Debian's archive, then
 `apt-get install --no-install-recommends` of PACKAGES[SUITE] inside it, then
-the pinned pyroute2 wheel of packaging/vendor.txt unpacked into lvsocf.lab.vm.ROOT_VENDOR
+the pinned pyroute2 wheel of lab/vendor.txt unpacked into lab.vm.ROOT_VENDOR
 (the suite's own python3-pyroute2 is older than lvsocf needs). The root lives in
 /var/cache/lvsocf/roots/SUITE-HASH, HASH covering RECIPE, the suite, the mirror, the package
 list and vendor.txt, so a changed list builds a new root and an unchanged one is never built twice.
-`python -m lvsocf.lab.vm --root DIR` boots it (the kernel in DIR/boot, DIR's modules);
-`python -m lvsocf.lab.roots SUITE --chroot -- CMD...` runs CMD in it on the host's kernel.
+`python -m lab.vm --root DIR` boots it (the kernel in DIR/boot, DIR's modules);
+`python -m lab.roots SUITE --chroot -- CMD...` runs CMD in it on the host's kernel.
 
 A build is written to a .partial folder and renamed when complete; a failed one leaves
 nothing the cache would take for a root. Every command is an argv list.
@@ -26,12 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from lvsocf.lab.vm import CHECKOUT, PTH, ROOT_VENDOR, VmError, find_kernel
+from lab.vm import CHECKOUT, PTH, ROOT_VENDOR, VmError, find_kernel
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("LVSOCF_ROOTS", "/var/cache/lvsocf/roots"))
 MIRROR = "http://deb.debian.org/debian"
-VENDOR_TXT = REPO / "packaging" / "vendor.txt"
+# The pinned pyroute2 of the root's tests (its suite's python3-pyroute2 is too old). Its text is
+# part of the cache key: keep the file byte for byte (header comment included), or the next
+# `make test-debian13` builds a new root.
+VENDOR_TXT = REPO / "lab" / "vendor.txt"
 STAMP = "etc/lvsocf-root.json"                  # inside the root: what was built, and when
 RECIPE = 1          # bump when build() changes what a root contains
 PACKAGES = {
@@ -83,11 +86,12 @@ def _chroot(root: Path, *argv: str) -> None:
 
 
 def _install_vendor(root: Path, work: Path) -> None:
-    """The pinned wheels (packaging/pkg.py fetch-vendor, hash-checked) unpacked with pip
-    --target: pure Python, so the host's pip serves the root's interpreter."""
+    """The wheels pinned in VENDOR_TXT, downloaded hash-checked, unpacked with pip --target:
+    pure Python, so the host's pip serves the root's interpreter."""
     wheels = work / "wheels"
-    _run([sys.executable, str(REPO / "packaging" / "pkg.py"), "fetch-vendor", str(wheels)],
-         timeout=600)
+    _run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+          "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(VENDOR_TXT),
+          "-d", str(wheels)], timeout=600)
     target = root / ROOT_VENDOR.lstrip("/")
     _run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
           "--no-index", "--no-deps", "--no-compile", "--target", str(target),
@@ -165,8 +169,8 @@ def run_chroot(root: Path, argv: list[str], cwd: str | None = None) -> int:
     try:
         return subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "--",
-             sys.executable, "-m", "lvsocf.lab.roots", "_enter", str(root.resolve()), str(work),
-             cwd or os.getcwd(), "--", *argv], cwd="/", check=False).returncode
+             sys.executable, "-m", "lab.roots", "_enter", str(root.resolve()), str(work),
+             cwd or os.getcwd(), "--", *argv], cwd=CHECKOUT, check=False).returncode
     finally:
         work.rmdir()
 
@@ -197,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_enter"]:
         _enter(Path(argv[1]), Path(argv[2]), argv[3], argv[5:])
-    parser = argparse.ArgumentParser(prog="python -m lvsocf.lab.roots", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lab.roots", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", choices=sorted(PACKAGES))
     parser.add_argument("--info", action="store_true",

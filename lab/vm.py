@@ -2,7 +2,7 @@
 
 The host root is shared read-only over virtio-9p with a tmpfs overlay on top, so the guest
 sees this checkout, its venv and every installed tool. With `--root DIR` (a cached root of
-another distribution, lvsocf.lab.roots) the guest boots DIR's own kernel with DIR's modules
+another distribution, lab.roots) the guest boots DIR's own kernel with DIR's modules
 and runs on DIR instead, under the same kind of overlay, with this checkout shared read-only
 (its own overlay) at its host path and on the root's python3 path, next to the root's
 lvsocf-lab vendor folder (pyroute2); the command then runs with DIR's programs and
@@ -11,7 +11,7 @@ network namespaces inside the guest. The command's stdout/stderr are streamed ba
 over two serial ports; its exit status comes back through a small read-write 9p share.
 The VM dies with its caller (setpriv --pdeathsig) and at the timeout.
 
-    python -m lvsocf.lab.vm [--memory MiB] [--timeout S] [--root DIR] -- CMD ARG...
+    python -m lab.vm [--memory MiB] [--timeout S] [--root DIR] -- CMD ARG...
 """
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from lvsocf.lab import initramfs
+from lab import initramfs
 
 GUEST = Path(__file__).with_name("guest.py")
-CHECKOUT = Path(__file__).resolve().parents[2]
-# inside a --root guest: pyroute2 of packaging/vendor.txt, put there by lvsocf.lab.roots
+CHECKOUT = Path(__file__).resolve().parents[1]
+# inside a --root guest: pyroute2 of lab/vendor.txt, put there by lab.roots
 ROOT_VENDOR = "/usr/local/lib/lvsocf-lab/vendor"
 # and where the guest lists the checkout and ROOT_VENDOR for every python3 (guest.py)
 PTH = "/usr/lib/python3/dist-packages/lvsocf-lab.pth"
@@ -176,7 +176,7 @@ def _close_writer(fifo: Path) -> None:
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lvsocf lab vm", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lab.vm", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--memory", type=int, default=2048, help="guest memory in MiB")
     parser.add_argument("--cpus", type=int, default=2)
@@ -186,7 +186,7 @@ def main(args: Sequence[str] | None = None) -> int:
     parser.add_argument("--share", type=Path, action="append", default=[],
                         help="a host folder the guest may write to (same path inside)")
     parser.add_argument("--root", type=Path,
-                        help="boot this root and its kernel (python -m lvsocf.lab.roots)")
+                        help="boot this root and its kernel (python -m lab.roots)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     opts = parser.parse_args(args)
     command = opts.command[1:] if opts.command[:1] == ["--"] else opts.command
@@ -196,7 +196,7 @@ def main(args: Sequence[str] | None = None) -> int:
         return run(command, memory=opts.memory, cpus=opts.cpus, timeout=opts.timeout,
                    keep_console=opts.console, shares=opts.share, root=opts.root)
     except VmError as exc:
-        print(f"lvsocf lab vm: {exc}", file=sys.stderr)
+        print(f"lab.vm: {exc}", file=sys.stderr)
         return 125
 
 
