@@ -97,7 +97,7 @@ def record_of(params: Mapping[str, Value]) -> RealServerRecord:
                            p.seconds("check_interval"), p.seconds("check_timeout"),
                            p.integer("rise"), p.integer("fall")),
         p.text("failure_action"), p.integer("initial_weight"),
-        p.seconds("drain_timeout"))
+        p.seconds("drain_timeout"), slow_start=p.seconds("slow_start"))
     try:        # exactly what the engine will read
         return RealServerRecord.from_json(record.to_json())
     except RecordError as exc:

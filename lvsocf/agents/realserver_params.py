@@ -62,6 +62,13 @@ PARAMETERS = tuple(_regrouped(p) for p in identity.PARAMETERS) + (
           re-added when the real server is back.""",
           type="select", choices=("quiescent", "remove"), default="quiescent",
           reloadable=True),
+    Param("slow_start", "Slow start", """
+          Seconds over which a real server that comes up (newly added, or recovered) ramps its
+          weight from 1 to its configured weight, a step at least every second; 0 = off (the
+          whole weight at once). With wlc or lc a server with no connections otherwise gets
+          every new connection until it holds as many as the others. Failing checks that do
+          not yet take it down pause the ramp.""",
+          type="time", min=0, max=86400, default=0, reloadable=True),
     Param("drain_timeout", "Drain time on stop", """
           On stop the real server first gets weight 0 and is removed once its active
           connections have ended, or after this long (0: removed at once). Bounded by the

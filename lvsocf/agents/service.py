@@ -287,9 +287,10 @@ AGENT = Agent(
     "IPVSService", "One IPVS virtual service",
     """Manages one IPVS (LVS) virtual service in the kernel table: a tcp/udp/sctp VIP:PORT or a
     firewall mark, its scheduler, persistence and fallback server. Real servers are separate
-    ocf:lvsocf:IPVSRealServer resources. Put the service and its real servers in a group
-    before the VIP (ocf:heartbeat:IPaddr2): a director that owns the VIP before its service
-    exists answers clients with RST.""",
+    ocf:lvsocf:IPVSRealServer resources. Run the service and its real servers as clones on
+    every director (hot standby: a failover moves only the VIP and the sync master role), and
+    start the VIP (ocf:heartbeat:IPaddr2) only where the service runs: a director that owns
+    the VIP before its service exists answers clients with RST. See the crm-examples.""",
     parameters=PARAMETERS, actions=ACTIONS,
     handlers={"start": start, "stop": stop, "monitor": monitor, "reload-agent": reload_agent},
     validate=validate,

@@ -10,6 +10,7 @@ a spawn lock, so 50 agents starting at once start one engine.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -20,6 +21,8 @@ from pathlib import Path
 from lvsocf import importpath, state
 from lvsocf.engine import files
 from lvsocf.records import HealthRecord
+
+log = logging.getLogger("lvsocf.engine.client")
 
 SPAWN_TIMEOUT = 60.0
 # Pacemaker's environment (e.g. /etc/default/pacemaker) reaches the engine only through these:
@@ -126,9 +129,10 @@ def _read_line(fd: int, timeout: float) -> str:
 
 
 def ensure_running(timeout: float = SPAWN_TIMEOUT) -> int:
-    """The engine's pid, starting it when none runs. Raises EngineError."""
+    """The engine's pid, starting it when none runs, or replacing one that runs other code
+    (a package upgrade). Raises EngineError."""
     pid = running_pid()
-    if pid is not None:
+    if pid is not None and files.read_stamp() == files.code_stamp():
         return pid
     deadline = time.monotonic() + timeout
     while True:
@@ -141,11 +145,32 @@ def ensure_running(timeout: float = SPAWN_TIMEOUT) -> int:
         time.sleep(0.1)
     try:
         pid = running_pid()
+        if pid is not None and files.read_stamp() != files.code_stamp():
+            _retire(pid, deadline)
+            pid = None
         if pid is not None:
             return pid
         return _spawn(max(1.0, deadline - time.monotonic()))
     finally:
         files.release(fd)
+
+
+def _retire(pid: int, deadline: float) -> None:
+    """Stop an engine that runs other code than ours (it still runs what was installed before
+    an upgrade, and may not read what we write). SIGTERM: it changes no weight on its way
+    out; the engine started next resumes every registration as it was."""
+    log.warning("the check engine (pid %d) runs other code than this agent (%s, its own: %s):"
+                " replacing it", pid, files.code_stamp(), files.read_stamp() or "older")
+    if is_engine(pid):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    while running_pid() is not None:
+        if time.monotonic() > deadline:
+            raise EngineError(f"the check engine (pid {pid}) runs other code than this agent "
+                              "and did not stop on SIGTERM")
+        time.sleep(0.1)
 
 
 def wait_for(predicate: Callable[[HealthRecord | None], bool], instance: str,

@@ -124,7 +124,7 @@ def _write_pid() -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(f"{os.getpid()}\n")
+        fh.write(f"{os.getpid()}\n{files.code_stamp()}\n")
     os.replace(tmp, target)
 
 

@@ -60,12 +60,31 @@ def engine_locked() -> bool:
     return False
 
 
-def read_pid() -> int | None:
+def code_stamp() -> str:
+    """What tells this lvsocf's code from another's: its version and the records module's
+    file (an upgrade replaces it). The engine writes it to its pid file; an agent that finds
+    an engine of other code (still running after a package upgrade) replaces it."""
+    from lvsocf import __version__, records
+    st = os.stat(records.__file__)
+    return f"{__version__}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _pid_file() -> list[str]:
     try:
-        text = path(PID).read_text().strip()
+        return path(PID).read_text().split()
     except OSError:
-        return None
-    return int(text) if text.isdigit() else None
+        return []
+
+
+def read_pid() -> int | None:
+    words = _pid_file()
+    return int(words[0]) if words and words[0].isdigit() else None
+
+
+def read_stamp() -> str | None:
+    """The code stamp of the engine that wrote the pid file (None: an older engine)."""
+    words = _pid_file()
+    return words[1] if len(words) > 1 else None
 
 
 def running_pid() -> int | None:

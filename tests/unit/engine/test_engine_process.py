@@ -102,6 +102,26 @@ def test_sigterm_exits_cleanly(engine_dir):
     assert "SIGTERM" in (engine_dir / files.LOG).read_text()
 
 
+def test_an_engine_of_other_code_is_replaced_and_resumes(engine_dir):
+    """After a package upgrade the old engine still runs; the next start replaces it."""
+    pid = client.ensure_running(60)
+    assert files.read_stamp() == files.code_stamp()
+    register("rs1", record(port=1, kind="none"))
+    client.notify()
+    client.wait_for(lambda h: h is not None, "rs1", 20)
+    assert client.ensure_running(60) == pid                 # same code: kept
+    pid_file = engine_dir / files.PID
+    pid_file.write_text(f"{pid}\n0.0.1:1:1\n")             # what an older engine wrote
+    new = client.ensure_running(60)
+    assert new != pid and not alive(pid) and files.read_stamp() == files.code_stamp()
+    log = (engine_dir / files.LOG).read_text()
+    assert "SIGTERM" in log
+    h = client.wait_for(lambda h: h is not None and h.engine_pid == new, "rs1", 30)
+    assert h.registration == registry.digest(record(port=1, kind="none"))
+    pid_file.write_text(f"{new}\n")                       # an engine from before stamps
+    assert client.ensure_running(60) not in (pid, new)
+
+
 # ---- node attributes ------------------------------------------------------------------------
 
 FAKE_TOOL = """#!/bin/sh
