@@ -33,9 +33,13 @@ class Node:
     ports: list[tuple[str, str]] = field(default_factory=list)   # (switch ns, port)
     plugs: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
-    def argv(self, argv: Sequence[str]) -> list[str]:
+    def argv(self, argv: Sequence[str], wd: str | None = None) -> list[str]:
+        """argv run in this node's namespaces. Entering its mount namespace resets the
+        working directory to /: `wd` sets it (the checkout, for `python -m lab.X`: the lab
+        is not installed anywhere)."""
         assert self.anchor is not None
-        return ["nsenter", "-t", str(self.anchor.pid), "-m", "-n", "-u", "--", *argv]
+        where = [f"--wd={wd}"] if wd else []
+        return ["nsenter", "-t", str(self.anchor.pid), "-m", "-n", "-u", *where, "--", *argv]
 
     def run(self, argv: Sequence[str], check: bool = True, env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:

@@ -331,7 +331,7 @@ def _watch(node: Node, real_servers: int) -> subprocess.Popen:
     """lab.watch on `node`, once it watches (its imports take seconds in TCG)."""
     watch = subprocess.Popen(node.argv([
         sys.executable, "-m", "lab.watch", VIP, str(PORT), "--real-servers",
-        str(real_servers)]), stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+        str(real_servers)], wd=str(REPO)), stdout=subprocess.PIPE, text=True)
     assert watch.stdout is not None
     if '"ready"' not in watch.stdout.readline():
         watch.kill()

@@ -217,8 +217,8 @@ def watch_takeover(node: Node, crash: Callable[[], None], timeout: float,
     by then."""
     watch = subprocess.Popen(node.argv([
         sys.executable, "-m", "lab.watch", VIP, str(PORT), "--real-servers",
-        str(real_servers), "--timeout", str(timeout)]),
-        stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+        str(real_servers), "--timeout", str(timeout)], wd=str(REPO)),
+        stdout=subprocess.PIPE, text=True)
     lines: queue.Queue[dict | None] = queue.Queue()
 
     def reader() -> None:
