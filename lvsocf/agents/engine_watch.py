@@ -14,14 +14,13 @@ loop; lvsocf.engine.watchdog).
 """
 from __future__ import annotations
 
-import os
 import signal
 import time
 from typing import Any
 
 from lvsocf import state
 from lvsocf.agents.base import Context, OcfError
-from lvsocf.engine import client, files, watchdog
+from lvsocf.engine import client, watchdog
 
 KIND = "recovery"
 WINDOW = 600.0          # seconds a monitor's finding stays good for the stop that follows
@@ -73,10 +72,4 @@ def kill(ctx: Context, pid: int) -> None:
         return
     ctx.logger.warning("killing the hung check engine (pid %d); weights stay as they are",
                        pid)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + KILL_WAIT
-    while files.engine_locked() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    client.stop_engine(pid, signal.SIGKILL, KILL_WAIT)

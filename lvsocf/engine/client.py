@@ -161,16 +161,25 @@ def _retire(pid: int, deadline: float) -> None:
     out; the engine started next resumes every registration as it was."""
     log.warning("the check engine (pid %d) runs other code than this agent (%s, its own: %s):"
                 " replacing it", pid, files.code_stamp(), files.read_stamp() or "older")
+    if not stop_engine(pid, signal.SIGTERM, deadline - time.monotonic()):
+        raise EngineError(f"the check engine (pid {pid}) runs other code than this agent "
+                          "and did not stop on SIGTERM")
+
+
+def stop_engine(pid: int, signum: int, timeout: float) -> bool:
+    """Send `signum` to the engine `pid` (not to a process that took its pid) and wait until
+    no engine holds the lock; False when one still does after `timeout` seconds."""
     if is_engine(pid):
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signum)
         except ProcessLookupError:
             pass
+    deadline = time.monotonic() + timeout
     while running_pid() is not None:
         if time.monotonic() > deadline:
-            raise EngineError(f"the check engine (pid {pid}) runs other code than this agent "
-                              "and did not stop on SIGTERM")
-        time.sleep(0.1)
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def wait_for(predicate: Callable[[HealthRecord | None], bool], instance: str,

@@ -90,11 +90,7 @@ class Publishing:
         from lvsocf.metrics import families, files
 
         records = {name: self._health_record(m) for name, m in self.monitors.items()}
-        try:
-            files.write_atomic(self.metrics.path,
-                               families.exposition(records, status, time.time()))
-        except OSError as exc:
-            log.error("cannot write the metrics file %s: %s", self.metrics.path, exc)
+        files.write(self.metrics, families.exposition(records, status, time.time()))
 
     def _checks_rate(self) -> None:
         now = time.monotonic()

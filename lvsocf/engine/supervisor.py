@@ -221,15 +221,9 @@ class Supervisor:
         """The metrics file from the records the workers publish (the same as `lvsocf
         status --format prometheus`)."""
         from lvsocf.metrics import families, files
-        from lvsocf.records import HealthRecord
 
         assert self.metrics is not None
-        text = families.exposition(HealthRecord.all(), state.read("engine", "status"),
-                                   time.time())
-        try:
-            files.write_atomic(self.metrics.path, text)
-        except OSError as exc:
-            log.error("cannot write the metrics file %s: %s", self.metrics.path, exc)
+        files.write(self.metrics, families.from_state(time.time()))
 
     def _check_idle(self) -> None:
         if self.idle_exit is None:

@@ -24,7 +24,8 @@ FLOOR = 30.0
 STARTING = 300.0     # loading thousands of registrations (in TCG) is slow: engine.supervisor
 
 
-def _num(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A record's numeric field (bools are no numbers), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
@@ -32,14 +33,14 @@ def _num(value: Any) -> float | None:
 
 def threshold(status: Mapping[str, Any]) -> float:
     """Seconds of cycle age after which the engine counts as hung."""
-    longest = _num(status.get("interval_max")) or 0.0
+    longest = number(status.get("interval_max")) or 0.0
     return max(3 * longest, FLOOR)
 
 
 def cycle_at(status: Mapping[str, Any]) -> float | None:
     """Unix time of the engine's last cycle: its workers' oldest under a supervisor."""
-    at = _num(status.get("cycle_at"))
-    return at if at is not None else _num(status.get("at"))
+    at = number(status.get("cycle_at"))
+    return at if at is not None else number(status.get("at"))
 
 
 def hung(pid: int, now: float, status: Mapping[str, Any] | None = None) -> str | None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lvsocf.checks.state import HealthState
+from lvsocf.engine import watchdog
 from lvsocf.ipvs.model import ServiceKey
 from lvsocf.metrics.exposition import Family, render
 from lvsocf.records import HealthRecord
 
 STATES = ("up", "down", "unknown")
-_HARD = {"up": "up", "soft_down": "up", "down": "down", "soft_up": "down",
-         "unknown": "unknown"}
 
 
 def service_label(key: ServiceKey) -> str:
@@ -30,12 +30,6 @@ def real_server_label(address: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
 # name, type, help, value of a HealthRecord (None: no sample)
 _PER_SERVER: tuple[tuple[str, str, str, Callable[[HealthRecord], float | None]], ...] = (
     ("soft_state", "gauge", "1 while the real server is in a soft state (failing or rising, "
@@ -47,9 +41,9 @@ _PER_SERVER: tuple[tuple[str, str, str, Callable[[HealthRecord], float | None]],
      "Configured weight of the real server (its weight when healthy)",
      lambda h: h.configured_weight),
     ("check_duration_seconds", "gauge", "Duration of the last health check",
-     lambda h: _num(h.latency)),
+     lambda h: h.latency),
     ("last_check_timestamp_seconds", "gauge", "Unix time of the last health check",
-     lambda h: _num(h.last_check)),
+     lambda h: h.last_check),
     ("consecutive_failures", "gauge", "Failed health checks in a row",
      lambda h: h.consecutive_failures),
     ("flaps_total", "counter",
@@ -67,7 +61,7 @@ def real_server_families(health: Mapping[str, HealthRecord]) -> list[Family]:
         h = health[name]
         labels = {"service": service_label(h.key),
                   "real_server": real_server_label(h.address, h.port), "resource": name}
-        current = _HARD.get(h.state, "unknown")
+        current = HealthState(h.state).hard.value
         for s in STATES:
             state.add({**labels, "state": s}, 1 if s == current else 0)
         for fam, value in others:
@@ -100,18 +94,16 @@ def engine_families(status: Mapping[str, Any] | None, now: float) -> list[Family
     }
     fams["up"].add({}, 0 if status is None else 1)
     if status is not None:
-        from lvsocf.engine import watchdog
-
-        fams["rate"].add({}, _num(status.get("checks_per_second")))
-        fams["checks"].add({}, _num(status.get("checks")))
-        fams["failures"].add({}, _num(status.get("failures")))
+        fams["rate"].add({}, watchdog.number(status.get("checks_per_second")))
+        fams["checks"].add({}, watchdog.number(status.get("checks")))
+        fams["failures"].add({}, watchdog.number(status.get("failures")))
         for q, key in (("0.5", "lateness_p50"), ("0.95", "lateness_p95")):
-            fams["late"].add({"quantile": q}, _num(status.get(key)))
+            fams["late"].add({"quantile": q}, watchdog.number(status.get(key)))
         at = watchdog.cycle_at(status)
         fams["cycle"].add({}, at)
         fams["age"].add({}, None if at is None else max(0.0, round(now - at, 3)))
         fams["stale"].add({}, watchdog.threshold(status))
-        fams["regs"].add({}, _num(status.get("registrations")))
+        fams["regs"].add({}, watchdog.number(status.get("registrations")))
     return list(fams.values())
 
 

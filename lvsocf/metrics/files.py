@@ -10,6 +10,7 @@ Settings (the engine's environment, which Pacemaker's environment file such as
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,15 @@ def settings(path: str | None, interval: str | float | None) -> Settings | None:
 
 def from_env() -> Settings | None:
     return settings(os.environ.get(FILE_ENV), os.environ.get(INTERVAL_ENV))
+
+
+def write(settings: Settings, text: str) -> None:
+    """Write the metrics file; a failure is logged (the checks go on), never raised."""
+    try:
+        write_atomic(settings.path, text)
+    except OSError as exc:
+        logging.getLogger("lvsocf.engine").error("cannot write the metrics file %s: %s",
+                                                 settings.path, exc)
 
 
 def write_atomic(path: Path, text: str) -> None:
