@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lvsocf.engine import files
+from lvsocf.metrics import files as metrics_files
 
 if TYPE_CHECKING:
     from lvsocf.engine.registry import Shard
-    from lvsocf.metrics.files import Settings as MetricsSettings
 
 log = logging.getLogger("lvsocf.engine")
 LOCK_WAIT = 3.0     # an agent probing the lock holds it for microseconds: retry that long
@@ -148,10 +148,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", default=os.environ.get("LVSOCF_ENGINE_WORKERS", "1"),
                    help="worker processes sharing the checks: a number or auto (one per "
                         "CPU); default LVSOCF_ENGINE_WORKERS or 1")
-    p.add_argument("--metrics-file", default=os.environ.get("LVSOCF_ENGINE_METRICS_FILE"),
+    p.add_argument("--metrics-file", default=os.environ.get(metrics_files.FILE_ENV),
                    help="write Prometheus metrics to this .prom file (default "
                         "LVSOCF_ENGINE_METRICS_FILE; unset: none)")
-    p.add_argument("--metrics-interval", default=os.environ.get("LVSOCF_ENGINE_METRICS_INTERVAL"),
+    p.add_argument("--metrics-interval", default=os.environ.get(metrics_files.INTERVAL_ENV),
                    help="seconds between writes of the metrics file (default "
                         "LVSOCF_ENGINE_METRICS_INTERVAL or 15)")
     p.add_argument("--worker", help=argparse.SUPPRESS)          # I/N: run as worker I
@@ -205,13 +205,11 @@ def _worker_count(text: str) -> int:
         return 1
 
 
-def _metrics(args: argparse.Namespace) -> MetricsSettings | None:
+def _metrics(args: argparse.Namespace) -> metrics_files.Settings | None:
     """The metrics file settings; a malformed one is logged and ignored (no metrics beats
     no checks)."""
-    from lvsocf.metrics.files import settings
-
     try:
-        return settings(args.metrics_file, args.metrics_interval)
+        return metrics_files.settings(args.metrics_file, args.metrics_interval)
     except ValueError as exc:
         log.error("%s: writing no metrics file", exc)
         return None

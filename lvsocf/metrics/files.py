@@ -42,10 +42,6 @@ def settings(path: str | None, interval: str | float | None) -> Settings | None:
     return Settings(Path(path), seconds)
 
 
-def from_env() -> Settings | None:
-    return settings(os.environ.get(FILE_ENV), os.environ.get(INTERVAL_ENV))
-
-
 def write(settings: Settings, text: str) -> None:
     """Write the metrics file; a failure is logged (the checks go on), never raised."""
     try:

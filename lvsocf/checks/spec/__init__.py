@@ -52,7 +52,8 @@ OPTIONS: tuple[Param, ...] = (*common.TARGET, *http.PARAMETERS, *udp.PARAMETERS,
 OPTION_NAMES: tuple[str, ...] = tuple(p.name for p in OPTIONS)
 
 #: every check parameter, in the order of the agent's meta-data
-PARAMETERS: tuple[Param, ...] = (CHECK_TYPE, *common.TARGET, *common.TIMING, *OPTIONS[2:])
+PARAMETERS: tuple[Param, ...] = (CHECK_TYPE, *common.TARGET, *common.TIMING,
+                              *OPTIONS[len(common.TARGET):])
 
 
 def kind(name: str) -> tuple[str, str, type[CheckOptions]]:
