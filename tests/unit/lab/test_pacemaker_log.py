@@ -20,45 +20,35 @@ def _stamp(at: float) -> str:
     return time.strftime("%b %d %H:%M:%S", time.localtime(at)) + f".{int(at % 1 * 1e6):06d}"
 
 
-def _line(at: float, message: str) -> str:
-    return f"{_stamp(at)} node2 pacemaker-controld: {message}"
+def _log(tmp_path: Path, crash: float, entries: list[tuple[float, str]]) -> Node:
+    """node2 whose pacemaker.log says each message `seconds` after `crash`."""
+    return _node(tmp_path, [f"{_stamp(crash + seconds)} node2 pacemaker-controld: {message}"
+                            for seconds, message in entries])
 
 
 def test_reads_on_to_the_vip_start_result_after_the_address_showed(tmp_path: Path) -> None:
     crash = float(int(time.time())) - 100
-    node = _node(
-        tmp_path,
-        [
-            _line(crash + 6.9, "peer on the DC (node1) is dead"),
-            _line(crash + 9.7, "Initiating start operation www-vip_start_0"),
-            _line(crash + 9.8, "Initiating promote operation sync_promote_0"),
-            _line(crash + 16.6, "Result of promote operation for sync on node2: ok"),
-            _line(crash + 17.4, "Result of start operation for www-vip on node2: ok"),
-            _line(crash + 18.0, "Result of monitor operation for www-vip on node2: ok"),
-            _line(crash + 19.0, "Result of start operation for other on node2: ok"),
-        ],
-    )
+    node = _log(tmp_path, crash, [
+        (6.9, "peer on the DC (node1) is dead"),
+        (9.7, "Initiating start operation www-vip_start_0"),
+        (9.8, "Initiating promote operation sync_promote_0"),
+        (16.6, "Result of promote operation for sync on node2: ok"),
+        (17.4, "Result of start operation for www-vip on node2: ok"),
+        (18.0, "Result of monitor operation for www-vip on node2: ok"),
+        (19.0, "Result of start operation for other on node2: ok"),
+    ])
     # the address showed at 16.0 s; the agent's result came 1.4 s later
     steps = takeover_steps(node, 0, crash, crash + 16.0 + 60, "www-vip")
     assert [what.split(":")[0] for _, what in steps] == [
-        "membership",
-        "transition",
-        "transition",
-        "result",
-        "result",
-    ]
+        "membership", "transition", "transition", "result", "result"]
     assert steps[-1] == (17.4, "result: Result of start operation for www-vip on")
 
 
 def test_stops_at_the_deadline_without_a_vip_result(tmp_path: Path) -> None:
     crash = float(int(time.time())) - 100
-    node = _node(
-        tmp_path,
-        [
-            _line(crash + 1.0, "Node node1 state is now lost"),
-            _line(crash + 90.0, "Result of start operation for www-vip on node2: ok"),
-        ],
-    )
+    node = _log(tmp_path, crash, [
+        (1.0, "Node node1 state is now lost"),
+        (90.0, "Result of start operation for www-vip on node2: ok"),
+    ])
     assert takeover_steps(node, 0, crash, crash + 30, "www-vip") == [
-        (1.0, "membership: Node node1 state is now lost")
-    ]
+        (1.0, "membership: Node node1 state is now lost")]
