@@ -6,7 +6,7 @@ VM := $(PY) -m lab.vm --timeout 4200 --
 PYTEST := env LVSOCF_NO_SKIPS=1 $(PY) -m pytest -p no:cacheprovider --color=no -q
 
 .PHONY: setup test test-host test-vm test-installed lint demo demo-installed bench bench-apply bench-checks bench-agents \
-	bench-failover
+	bench-failover bench-scale
 
 setup:
 	scripts/setup
@@ -65,7 +65,7 @@ demo: setup
 demo-installed: setup packages-for-vm
 	$(PY) -m lab.demo --deb $(INSTALLED_DIST)/lvsocf_*_all.deb
 
-bench: bench-apply bench-checks bench-agents bench-failover
+bench: bench-apply bench-checks bench-agents bench-failover bench-scale
 
 bench-apply: setup
 	$(VM) $(PY) -m bench.apply
@@ -78,6 +78,9 @@ bench-agents: setup
 
 bench-failover: setup
 	$(PY) -m bench.failover
+
+bench-scale: setup
+	$(PY) -m bench.scale
 
 # ---- packaging (packaging/pkg.py; README "Packages and installation") ---------------------------
 # make install [DESTDIR=/tmp/stage] [PREFIX=/usr/local] [PYTHON3=/usr/bin/python3]

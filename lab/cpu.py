@@ -13,26 +13,33 @@ from collections.abc import Mapping
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _ticks(pid: str) -> int:
+def _read(pid: str) -> tuple[str, int]:
+    """(command name, CPU ticks) of a process."""
     with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
+        head, tail = fh.read().rsplit(")", 1)
+    fields = tail.split()
     # after the command: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based
-    return sum(int(v) for v in fields[11:15])
+    return head.split("(", 1)[1], sum(int(v) for v in fields[11:15])
 
 
-def namespace_ticks(mount_ns: str) -> dict[str, int]:
-    """pid -> CPU ticks so far, for every process in the mount namespace `mount_ns` (as
-    os.readlink("/proc/PID/ns/mnt") names it)."""
+def namespace_processes(mount_ns: str) -> dict[str, tuple[str, int]]:
+    """pid -> (command name, CPU ticks so far), for every process in the mount namespace
+    `mount_ns` (as os.readlink("/proc/PID/ns/mnt") names it)."""
     out = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             if os.readlink(f"/proc/{pid}/ns/mnt") == mount_ns:
-                out[pid] = _ticks(pid)
+                out[pid] = _read(pid)
         except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
             continue
     return out
+
+
+def namespace_ticks(mount_ns: str) -> dict[str, int]:
+    """pid -> CPU ticks so far, for every process in the mount namespace `mount_ns`."""
+    return {pid: ticks for pid, (_, ticks) in namespace_processes(mount_ns).items()}
 
 
 class Meter:
@@ -40,19 +47,28 @@ class Meter:
 
     def __init__(self, namespaces: Mapping[str, str]) -> None:
         self.namespaces = dict(namespaces)
-        self._before: dict[str, dict[str, int]] = {}
+        self._before: dict[str, dict[str, tuple[str, int]]] = {}
         self._t0 = 0.0
 
     def start(self) -> None:
-        self._before = {name: namespace_ticks(ns) for name, ns in self.namespaces.items()}
+        self._before = {name: namespace_processes(ns) for name, ns in self.namespaces.items()}
         self._t0 = time.monotonic()
 
     def stop(self) -> dict[str, float]:
+        return {name: round(sum(by_command.values()), 3)
+                for name, by_command in self.stop_by_command().items()}
+
+    def stop_by_command(self) -> dict[str, dict[str, float]]:
+        """namespace -> command name -> CPU seconds per second. An agent that ran and ended
+        inside the window counts under the daemon that reaped it (pacemaker-execd)."""
         elapsed = time.monotonic() - self._t0
-        used = {}
+        used: dict[str, dict[str, float]] = {}
         for name, ns in self.namespaces.items():
-            after, before = namespace_ticks(ns), self._before[name]
-            # processes alive at both ends: their growth; started since: all of theirs
-            ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
-            used[name] = round(max(ticks, 0) / TICK / elapsed, 3)
+            after, before = namespace_processes(ns), self._before[name]
+            ticks: dict[str, int] = {}
+            for pid, (command, now) in after.items():
+                # processes alive at both ends: their growth; started since: all of theirs
+                ticks[command] = ticks.get(command, 0) + now - before.get(pid, ("", 0))[1]
+            used[name] = {command: round(max(t, 0) / TICK / elapsed, 3)
+                          for command, t in sorted(ticks.items(), key=lambda kv: -kv[1])}
         return used

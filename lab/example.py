@@ -118,8 +118,14 @@ def more_real_servers(config: str, count: int, monitor: str | None = None) -> st
 
 
 def extra_addresses(count: int) -> tuple[str, ...]:
-    """Real-server addresses beyond the example's two."""
-    return tuple(f"198.18.0.{13 + i}" for i in range(max(0, count - len(REAL_SERVERS))))
+    """Real-server addresses beyond the example's two: 198.18.0.13 on, past the client's."""
+    wanted = max(0, count - len(REAL_SERVERS))
+    free = [a for a in (f"198.18.0.{host}" for host in range(13, 255)) if a != CLIENT]
+    found = tuple(free[:wanted])
+    if len(found) < wanted:
+        raise ValueError(f"the lab's /24 has room for {len(found) + 2} real servers, "
+                         f"not {count}")
+    return found
 
 
 # The director the lab prefers for the VIP (and so the Promoted role) once its backup daemon

@@ -251,15 +251,20 @@ def _attribute(lab: Lab, node: str, name: str) -> str | None:
     return None
 
 
-def _weight(lab: Lab, node: str, rip: str) -> int | None:
-    """The real server's weight in the kernel of `node`, read with ipvsadm."""
+def _weights(lab: Lab, node: str) -> dict[str, int]:
+    """Real server address -> its weight in the kernel of `node`, read with ipvsadm."""
     out = lab.cluster.node(node).run(["ipvsadm", "-Ln", "-t", f"{VIP}:{PORT}"],
                                      check=False).stdout
+    found = {}
     for line in out.splitlines():
         fields = line.split()
-        if len(fields) >= 4 and fields[1] == f"{rip}:{PORT}":
-            return int(fields[3])
-    return None
+        if len(fields) >= 4 and fields[1].endswith(f":{PORT}"):
+            found[fields[1].rsplit(":", 1)[0]] = int(fields[3])
+    return found
+
+
+def _weight(lab: Lab, node: str, rip: str) -> int | None:
+    return _weights(lab, node).get(rip)
 
 
 def _rise_time(cib: str, resource: str) -> float:
@@ -386,12 +391,17 @@ def run_scenario(cib: str, say: Callable[[str], None], *, real_servers: int = 2,
             lab.close()
 
 
-def _hot(lab: Lab, layout: Layout, nodes: tuple[str, ...]) -> bool:
+def table_hot(lab: Lab, layout: Layout, nodes: tuple[str, ...]) -> bool:
     """The whole table runs on every node, and every node's kernel has every real server
     with a weight (ipvsadm, the independent reader)."""
     placed = lab.placement()
-    return all(set(nodes) <= placed.get(r, set()) for r in layout.table) and all(
-        (_weight(lab, n, rip) or 0) > 0 for n in nodes for rip in lab.rips)
+    if not all(set(nodes) <= placed.get(r, set()) for r in layout.table):
+        return False
+    for n in nodes:
+        weights = _weights(lab, n)
+        if not all(weights.get(rip, 0) > 0 for rip in lab.rips):
+            return False
+    return True
 
 
 def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None],
@@ -404,7 +414,7 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     timeline.mark("cluster online (2 nodes, DC elected)")
     first, other = PREFERRED, "node2" if PREFERRED == "node1" else "node1"
     both = (first, other)
-    lab.cluster.wait(lambda: _hot(lab, layout, both), 600, "the table on both directors")
+    lab.cluster.wait(lambda: table_hot(lab, layout, both), 600, "the table on both directors")
     timeline.mark("table loaded and healthy on both directors")
     lab.cluster.wait(lambda: all(lab.placement().get(r) == {first} for r in layout.moving),
                      600, f"the VIP and the sync master on {first} (after its warm-up)")

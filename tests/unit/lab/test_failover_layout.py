@@ -43,3 +43,13 @@ def test_a_group_layout_is_refused(tmp_path):
     cib = example.build_cib(group, tmp_path, example.PROPERTIES)
     with pytest.raises(ValueError, match="hot-standby"):
         example.layout_of(cib)
+
+
+def test_a_hundred_real_servers_keep_clear_of_the_lab_s_other_addresses():
+    extra = example.extra_addresses(100)
+    taken = {example.VIP, example.CLIENT, *example.REAL_SERVERS,
+             *(f"198.18.0.{nodeid}" for nodeid in (1, 2, 3))}
+    assert len(extra) == 98 == len(set(extra))
+    assert not taken & set(extra)
+    with pytest.raises(ValueError):
+        example.extra_addresses(300)
