@@ -251,16 +251,20 @@ def _attribute(lab: Lab, node: str, name: str) -> str | None:
     return None
 
 
-def _weights(lab: Lab, node: str) -> dict[str, int]:
-    """Real server address -> its weight in the kernel of `node`, read with ipvsadm."""
-    out = lab.cluster.node(node).run(["ipvsadm", "-Ln", "-t", f"{VIP}:{PORT}"],
-                                     check=False).stdout
+def parse_weights(ipvsadm_list: str) -> dict[str, int]:
+    """Real server address -> weight, from `ipvsadm -Ln -t VIP:PORT`'s output."""
     found = {}
-    for line in out.splitlines():
+    for line in ipvsadm_list.splitlines():
         fields = line.split()
-        if len(fields) >= 4 and fields[1].endswith(f":{PORT}"):
+        if len(fields) >= 4 and fields[0] == "->" and fields[1].endswith(f":{PORT}"):
             found[fields[1].rsplit(":", 1)[0]] = int(fields[3])
     return found
+
+
+def _weights(lab: Lab, node: str) -> dict[str, int]:
+    """Real server address -> its weight in the kernel of `node`, read with ipvsadm."""
+    return parse_weights(lab.cluster.node(node).run(
+        ["ipvsadm", "-Ln", "-t", f"{VIP}:{PORT}"], check=False).stdout)
 
 
 def _weight(lab: Lab, node: str, rip: str) -> int | None:

@@ -53,3 +53,15 @@ def test_a_hundred_real_servers_keep_clear_of_the_lab_s_other_addresses():
     assert not taken & set(extra)
     with pytest.raises(ValueError):
         example.extra_addresses(300)
+
+
+def test_weights_are_read_from_the_real_server_lines_only():
+    from lab import failover
+    listing = (
+        "IP Virtual Server version 1.2.1 (size=4096)\n"
+        "Prot LocalAddress:Port Scheduler Flags\n"
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+        "TCP  198.18.0.10:443 wlc persistent 300\n"
+        "  -> 198.18.0.11:443              Route   1      0          0\n"
+        "  -> 198.18.0.12:443              Route   0      3          1\n")
+    assert failover.parse_weights(listing) == {"198.18.0.11": 1, "198.18.0.12": 0}
