@@ -205,8 +205,8 @@ def render(results: dict, scheduler: list, real_servers: int, monitor: float,
         for node, by_command in r["cpu"].items():
             parts = ", ".join(f"{k} {v:.3f}" for k, v in _groups(by_command).items() if v)
             lines.append(f"    {node}: {parts}")
-    if totals.get("keepalived"):
-        ratio = totals.get("lvsocf", 0) / totals["keepalived"]
+    if totals.get("keepalived") and "lvsocf" in totals:
+        ratio = totals["lvsocf"] / totals["keepalived"]
         lines.append(f"  lvsocf / keepalived steady CPU: {ratio:.1f}x")
     cost = results.get("lvsocf", {}).get("agent_run")
     if cost:
