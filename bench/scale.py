@@ -55,6 +55,7 @@ def _resource_params(cib: str, resource_id: str) -> dict[str, str]:
 def agent_run_cost(node, cib: str, resource_id: str) -> tuple[float, list[int]]:
     """CPU seconds of one monitor run of `resource_id`'s agent on `node` (the mean of
     AGENT_RUNS runs, measured as this process's reaped children), and their exit codes."""
+    # a non-zero interval: a recurring monitor, not a probe
     env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": resource_id,
            "OCF_RESOURCE_TYPE": "IPVSRealServer", "OCF_RESKEY_CRM_meta_interval": "120000",
            **{f"OCF_RESKEY_{k}": v for k, v in _resource_params(cib, resource_id).items()}}
