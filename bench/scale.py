@@ -45,34 +45,19 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _resource_params(cib: str, resource_id: str) -> dict[str, str]:
-    from lxml import etree
-    root = etree.fromstring(cib.encode())
-    return {nv.get("name"): nv.get("value") for nv in root.iterfind(
-        f".//primitive[@id='{resource_id}']/instance_attributes/nvpair")}
-
-
 def agent_run_cost(node, cib: str, resource_id: str) -> tuple[float, list[int]]:
     """CPU seconds of one monitor run of `resource_id`'s agent on `node` (the mean of
     AGENT_RUNS runs, measured as this process's reaped children), and their exit codes."""
     # a non-zero interval: a recurring monitor, not a probe
     env = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": resource_id,
            "OCF_RESOURCE_TYPE": "IPVSRealServer", "OCF_RESKEY_CRM_meta_interval": "120000",
-           **{f"OCF_RESKEY_{k}": v for k, v in _resource_params(cib, resource_id).items()}}
+           **{f"OCF_RESKEY_{k}": v for k, v in example.params_of(cib, resource_id).items()}}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     codes = [node.run([AGENT, "monitor"], check=False, env=env, timeout=120).returncode
              for _ in range(AGENT_RUNS)]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return used / AGENT_RUNS, codes
-
-
-def _measure(lab, window: float) -> dict[str, dict[str, float]]:
-    from lab.cpu import Meter
-    meter = Meter({n.name: n.mount_ns() for n in lab.cluster.alive()})
-    meter.start()
-    time.sleep(window)
-    return meter.stop_by_command()
 
 
 def run_lvsocf(cib: str, real_servers: int, window: float) -> dict:
@@ -100,7 +85,7 @@ def run_lvsocf(cib: str, real_servers: int, window: float) -> dict:
             lab.cluster.wait(lambda: all(lab.placement().get(r) == {example.PREFERRED}
                                          for r in layout.moving), 600, "the VIP placed",
                              interval=POLL)
-            by_command = _measure(lab, window)
+            by_command = failover.steady_cpu_by_command(lab, window)
             _say(f"steady CPU by command: {by_command}")
             standby = lab.cluster.node("node2")
             cost, codes = agent_run_cost(standby, cib, layout.table[-1])
@@ -126,7 +111,7 @@ def run_keepalived(real_servers: int, window: float) -> dict:
             lab.cluster.wait(lambda: lab.cluster.master() is not None, 600,
                              "a VRRP master, both tables hot")
             loaded = time.monotonic() - started
-            by_command = _measure(lab, window)
+            by_command = failover.steady_cpu_by_command(lab, window)
             _say(f"steady CPU by command: {by_command}")
             return {"cpu": by_command, "loaded": round(loaded, 1)}
         except (TimeoutError, RuntimeError, subprocess.SubprocessError):

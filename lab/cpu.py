@@ -37,11 +37,6 @@ def namespace_processes(mount_ns: str) -> dict[str, tuple[str, int]]:
     return out
 
 
-def namespace_ticks(mount_ns: str) -> dict[str, int]:
-    """pid -> CPU ticks so far, for every process in the mount namespace `mount_ns`."""
-    return {pid: ticks for pid, (_, ticks) in namespace_processes(mount_ns).items()}
-
-
 class Meter:
     """CPU seconds per second of each named mount namespace between start() and stop()."""
 
@@ -55,20 +50,26 @@ class Meter:
         self._t0 = time.monotonic()
 
     def stop(self) -> dict[str, float]:
-        return {name: round(sum(by_command.values()), 3)
-                for name, by_command in self.stop_by_command().items()}
+        elapsed, ticks = self._ticks()
+        return {name: round(max(sum(by_command.values()), 0) / TICK / elapsed, 3)
+                for name, by_command in ticks.items()}
 
     def stop_by_command(self) -> dict[str, dict[str, float]]:
         """namespace -> command name -> CPU seconds per second. An agent that ran and ended
         inside the window counts under the daemon that reaped it (pacemaker-execd)."""
+        elapsed, ticks = self._ticks()
+        return {name: {command: round(max(t, 0) / TICK / elapsed, 3)
+                       for command, t in sorted(by_command.items(), key=lambda kv: -kv[1])}
+                for name, by_command in ticks.items()}
+
+    def _ticks(self) -> tuple[float, dict[str, dict[str, int]]]:
+        """Seconds since start() and, per namespace and command, the ticks used since."""
         elapsed = time.monotonic() - self._t0
-        used: dict[str, dict[str, float]] = {}
+        used: dict[str, dict[str, int]] = {}
         for name, ns in self.namespaces.items():
-            after, before = namespace_processes(ns), self._before[name]
-            ticks: dict[str, int] = {}
-            for pid, (command, now) in after.items():
+            before = self._before[name]
+            ticks = used[name] = {}
+            for pid, (command, now) in namespace_processes(ns).items():
                 # processes alive at both ends: their growth; started since: all of theirs
                 ticks[command] = ticks.get(command, 0) + now - before.get(pid, ("", 0))[1]
-            used[name] = {command: round(max(t, 0) / TICK / elapsed, 3)
-                          for command, t in sorted(ticks.items(), key=lambda kv: -kv[1])}
-        return used
+        return elapsed, used

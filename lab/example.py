@@ -52,13 +52,16 @@ def build_cib(crm_config: str, workdir: Path, properties: dict[str, str], *,
     return seed.read_text()
 
 
-def _param_of(cib: str, resource: str, name: str) -> str | None:
+def params_of(cib: str, resource: str) -> dict[str, str]:
+    """A primitive's instance attributes (its OCF parameters)."""
     from lxml import etree
     root = etree.fromstring(cib.encode())
-    for nv in root.iterfind(f".//primitive[@id='{resource}']/instance_attributes/nvpair"):
-        if nv.get("name") == name:
-            return nv.get("value")
-    return None
+    return {nv.get("name"): nv.get("value") for nv in root.iterfind(
+        f".//primitive[@id='{resource}']/instance_attributes/nvpair")}
+
+
+def _param_of(cib: str, resource: str, name: str) -> str | None:
+    return params_of(cib, resource).get(name)
 
 
 def _rip_of(cib: str, resource: str) -> str | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from lab import backend
 from lab.cluster import Cluster, Node
+from lab.cpu import Meter
 from lab.example import (
     CLIENT,
     HA_IF,
@@ -329,11 +330,19 @@ def restore(lab: Lab, node: str, resource: str, rip: str, say: Callable[[str], N
 def steady_cpu(lab: Lab, seconds: float) -> dict[str, float]:
     """Wait `seconds` without looking at the cluster, and return what each director's whole
     stack used meanwhile, in CPU seconds per second (lab.cpu)."""
-    from lab.cpu import Meter
+    return _meter_window(lab, seconds).stop()
+
+
+def steady_cpu_by_command(lab: Lab, seconds: float) -> dict[str, dict[str, float]]:
+    """steady_cpu, split by command name in each director."""
+    return _meter_window(lab, seconds).stop_by_command()
+
+
+def _meter_window(lab: Lab, seconds: float) -> Meter:
     meter = Meter({n.name: n.mount_ns() for n in lab.cluster.alive()})
     meter.start()
     time.sleep(seconds)
-    return meter.stop()
+    return meter
 
 
 def _watch(node: Node, real_servers: int) -> subprocess.Popen:
