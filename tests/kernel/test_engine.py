@@ -50,8 +50,7 @@ def published(name: str, **expect) -> dict:
     def matches() -> bool:
         record = state.read("health", name) or {}
         return all(record.get(k) == v for k, v in expect.items())
-    until(matches, 10, f"the health record of {name} to say {expect}: "
-          f"{state.read('health', name)}")
+    until(matches, 10, f"the health record of {name} to say {expect}")
     return state.read("health", name)
 
 
