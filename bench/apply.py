@@ -3,6 +3,10 @@ lvsocf.ipvs and through `ipvsadm -R` / `ipvsadm -Sn`, in the same (VM) run. Prin
 
     python -m lab.vm -- .venv/bin/python -m bench.apply [--services N --per-service M]
 
+The read is like for like: lvsocf's table read (rules, weights, connection counts: what the
+engine reads) against `ipvsadm -Sn` (the rules), and the same with every real server's
+counters against `ipvsadm -Ln --stats --exact`.
+
 Two ways of measuring lvsocf, both printed:
 - in process (the ratio the goal is about): how the engine and the agents use the door, from a
   running Python; the first apply includes importing lvsocf.ipvs, interpreter start-up is not
@@ -46,6 +50,12 @@ def ipvsadm_read() -> int:
                           check=True).stdout.count("\n-a")
 
 
+def ipvsadm_read_counters() -> int:
+    out = subprocess.run(["ipvsadm", "-Ln", "--stats", "--exact"], capture_output=True,
+                         text=True, check=True).stdout
+    return sum(1 for line in out.splitlines()[3:] if line.startswith("  -> "))
+
+
 def lvsocf_apply(services: int, per_service: int) -> None:
     from lvsocf.ipvs.model import RealServer, Service, ServiceKey
     from lvsocf.ipvs.netlink import Ipvs
@@ -62,10 +72,12 @@ def lvsocf_apply(services: int, per_service: int) -> None:
     assert not failed, failed[:3]
 
 
-def lvsocf_read() -> int:
+def lvsocf_read(counters: bool = False) -> int:
+    """The whole table: rules, weights and connection counts (what the engine reads, and
+    more than `ipvsadm -Sn` prints); with `counters`, also every real server's counters."""
     from lvsocf.ipvs.netlink import Ipvs, iter_services
     with Ipvs() as k:
-        return sum(len(rs) for _, rs in iter_services(k))
+        return sum(len(rs) for _, rs in iter_services(k, stats=counters))
 
 
 def whole_process(call: str) -> None:
@@ -98,6 +110,8 @@ def main() -> int:
     t_apply = timed(lambda: lvsocf_apply(n, m))
     check(ipvsadm_read(), "ipvsadm after lvsocf's apply")
     t_read = timed(lambda: check(lvsocf_read(), "lvsocf"))
+    t_ipvsadm_counters = timed(lambda: check(ipvsadm_read_counters(), "ipvsadm --stats"))
+    t_counters = timed(lambda: check(lvsocf_read(counters=True), "lvsocf with counters"))
     flush()
     t_start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
     t_apply_proc = timed(lambda: whole_process(f"b.lvsocf_apply({n}, {m})"))
@@ -111,6 +125,8 @@ def main() -> int:
           f"ratio lvsocf/ipvsadm {t_apply / t_ipvsadm_apply:.2f}")
     print(f"    read:  ipvsadm -Sn {t_ipvsadm_read:.2f}s  lvsocf {t_read:.2f}s  "
           f"ratio lvsocf/ipvsadm {t_read / t_ipvsadm_read:.2f}")
+    print(f"    read with counters: ipvsadm -Ln --stats --exact {t_ipvsadm_counters:.2f}s  "
+          f"lvsocf {t_counters:.2f}s  ratio {t_counters / t_ipvsadm_counters:.2f}")
     print(f"  whole process (python -c, its interpreter start-up of {t_start:.2f}s included):")
     print(f"    apply: lvsocf {t_apply_proc:.2f}s  "
           f"ratio lvsocf/ipvsadm {t_apply_proc / t_ipvsadm_apply:.2f}")

@@ -205,8 +205,9 @@ def _await_fallback(ctx: Context, k, key: ServiceKey, fallback: RealServer,
     try:
         client.ensure_running(max(1.0, deadline - time.monotonic()))
         client.notify()
-        client.wait_until(lambda: not plan_fallback(key, fallback, k.real_servers(key)),
-                          max(1.0, deadline - time.monotonic()))
+        client.wait_until(
+            lambda: not plan_fallback(key, fallback, k.real_servers(key, stats=False)),
+            max(1.0, deadline - time.monotonic()))
     except (client.EngineError, IpvsError) as exc:
         ctx.logger.warning("fallback server %s: %s", fallback, exc)
 

@@ -54,7 +54,7 @@ _OP_VERBS = {protocol.CMD_NEW_DEST: "added", protocol.CMD_SET_DEST: "edited",
 class Kernel(Protocol):
     """What the engine needs of lvsocf.ipvs.netlink.Ipvs."""
 
-    def real_servers(self, key: ServiceKey) -> list[RealServerInfo]: ...
+    def real_servers(self, key: ServiceKey, stats: bool = True) -> list[RealServerInfo]: ...
     def apply(self, ops: Sequence[Op]) -> list[errors.IpvsError | None]: ...
     def close(self) -> None: ...
 
@@ -188,7 +188,7 @@ class Engine(Registrations, Publishing):
     def _apply_service(self, key: ServiceKey, reconcile: bool, monitors: list[Monitor],
                        fallback: RealServer | None, retired: RealServer | None) -> None:
         k = self._get_kernel()
-        actual = k.real_servers(key)
+        actual = k.real_servers(key, stats=False)    # counters: not needed
         failures: dict[str, str] = {}
         if reconcile:
             verdicts = [m.verdict(self.slow_start.weight(m)) for m in monitors]
@@ -197,7 +197,7 @@ class Engine(Registrations, Publishing):
             drained = [m for m in monitors if m.name in plan.drained and m.name not in failures]
             # A dump of a big service costs more than the whole plan: read it again only
             # when an op failed and the table is not what the plan says.
-            actual = k.real_servers(key) if failures else plan.after
+            actual = k.real_servers(key, stats=False) if failures else plan.after
             fb_plan = plan_fallback(key, fallback, actual, retired, self._owned(key))
             if self.shard is not None and plan.ops and not fb_plan:
                 self._recheck_fallback(key, fallback, monitors, actual)
@@ -237,7 +237,8 @@ class Engine(Registrations, Publishing):
         the same plan, and a second add or delete is harmless."""
         try:
             k = self._get_kernel()
-            fb_plan = plan_fallback(key, fallback, k.real_servers(key), retired, self._owned(key))
+            actual = k.real_servers(key, stats=False)
+            fb_plan = plan_fallback(key, fallback, actual, retired, self._owned(key))
             self._apply_fallback(k, key, fb_plan)
         except errors.NotFound:
             pass                # the service is gone: its record goes with it

@@ -180,7 +180,7 @@ class RealServerInfo:
     active_conns: int = 0
     inactive_conns: int = 0
     persistent_conns: int = 0
-    stats: Stats = field(default_factory=Stats)
+    stats: Stats | None = None       # None: the counters were not read
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from lvsocf.ipvs import codec, errors, protocol, wire
+from lvsocf.ipvs import codec, dest_dump, errors, protocol, wire
 from lvsocf.ipvs.model import (
     RealServer,
     RealServerInfo,
@@ -101,8 +101,8 @@ class Ipvs:
         self._seq += count
         return self._seq - count + 1
 
-    def _messages(self) -> Iterable[tuple[int, int, int, memoryview]]:
-        """The messages of one datagram, valid until the next call."""
+    def _datagram(self) -> memoryview:
+        """One datagram from the kernel, valid until the next call."""
         try:
             size = self._sock.recv_into(self._buffer)
         except TimeoutError:
@@ -110,19 +110,23 @@ class Ipvs:
                 from None
         except OSError as exc:      # ENOBUFS: answers were lost, outcomes are unknown
             raise errors.IpvsError(f"IPVS: reading the kernel's answers: {exc}") from exc
-        return codec.split_messages(memoryview(self._buffer)[:size])
+        return memoryview(self._buffer)[:size]
 
     def _request(self, cmd: int, payload: bytes, what: str, dump: bool = False,
                  family: int | None = None,
-                 convert: Callable[[memoryview], Any] = bytes) -> list:
-        """One request; its replies (whole messages) through `convert`. Raises its error."""
+                 convert: Callable[[memoryview], Any] = bytes,
+                 bulk: dest_dump.Bulk | None = None) -> list:
+        """One request; its replies (whole messages) through `convert`. Raises its error.
+        `bulk` may first take a run of replies at the start of each datagram at once."""
         seq = self._next_seqs(1)
         flags = REQUEST | (DUMP if dump else ACK)
         self._sock.send(codec.frame(self.family if family is None else family, flags, seq,
                                     cmd, protocol.GENL_VERSION, payload))
-        replies = []
+        replies: list = []
         while True:
-            for mtype, _flags, rseq, message in self._messages():
+            view = self._datagram()
+            offset = bulk(view, replies, seq) if bulk is not None else 0
+            for mtype, _flags, rseq, message in codec.split_messages(view[offset:]):
                 if rseq != seq:
                     continue
                 if mtype == codec.NLMSG_ERROR:
@@ -155,7 +159,7 @@ class Ipvs:
         except OSError as exc:
             raise errors.IpvsError(f"IPVS: sending {stop - start} requests: {exc}") from exc
         while True:
-            for mtype, _flags, seq, message in self._messages():
+            for mtype, _flags, seq, message in codec.split_messages(self._datagram()):
                 if mtype != codec.NLMSG_ERROR or not first <= seq <= last:
                     continue
                 if code := codec.error_code(message):
@@ -209,10 +213,13 @@ class Ipvs:
         self.write(Op.delete_service(key))
 
     # -- real servers
-    def real_servers(self, key: ServiceKey) -> list[RealServerInfo]:
+    def real_servers(self, key: ServiceKey, stats: bool = True) -> list[RealServerInfo]:
+        """The real servers of one service; their counters unless `stats` is false (the
+        engine needs rules, weights and connection counts: `ipvsadm -Sn` plus the counts)."""
+        decoder = dest_dump.DestDecoder(key.family, self.family, stats)
         replies = self._request(protocol.CMD_GET_DEST, wire.service_key(key),
-                                f"real servers of {key}", dump=True,
-                                convert=wire.DestDecoder(key.family))
+                                f"real servers of {key}", dump=True, convert=decoder,
+                                bulk=decoder.run)
         return [r for r in replies if r is not None]
 
     def add_real_server(self, key: ServiceKey, rs: RealServer) -> None:
@@ -257,7 +264,9 @@ def _modprobe(module: str) -> bool:
         return False
 
 
-def iter_services(k: Ipvs) -> Iterable[tuple[ServiceInfo, list[RealServerInfo]]]:
-    """The whole table: each service with its real servers."""
+def iter_services(k: Ipvs, stats: bool = True
+                  ) -> Iterable[tuple[ServiceInfo, list[RealServerInfo]]]:
+    """The whole table: each service with its real servers (and their counters unless
+    `stats` is false)."""
     for info in k.services():
-        yield info, k.real_servers(info.service.key)
+        yield info, k.real_servers(info.service.key, stats)

@@ -5,15 +5,13 @@ The pyroute2 workarounds live here: full dest attributes on every SET (a SET wit
 fwd_method turns NAT into DR), fwmark services with af and netmask, the IPv6 netmask as a
 host-order prefix length, and raw stats/flags decoding (pyroute2's from_message drops them).
 
-Bulk paths are precompiled: a real server's request attributes are one struct.pack after the
-service key's cached bytes, and dump replies of real servers are read by DestDecoder with one
-struct.unpack per message once it has seen the kernel's (fixed) attribute layout.
+A real server's request attributes are precompiled: one struct.pack after the service key's
+cached bytes. Dumps of real servers have their own fast reader (lvsocf.ipvs.dest_dump).
 """
 from __future__ import annotations
 
 import functools
 import ipaddress
-import operator
 import socket
 import struct
 import sys
@@ -48,7 +46,7 @@ MESSAGE = codec.schema(protocol.MESSAGE)
 INFO = codec.schema(protocol.INFO)
 CTRL = codec.schema(protocol.CTRL)
 _DEST = codec.schema(protocol.DEST)
-_STATS_NAMES = tuple(Stats.__dataclass_fields__)
+STATS_NAMES = tuple(Stats.__dataclass_fields__)
 _SWAP16 = sys.byteorder == "little"
 
 
@@ -172,7 +170,7 @@ def decode(message: memoryview | bytes, sch: codec.Schema = MESSAGE) -> dict[str
 
 def stats_from(items: dict) -> Stats:
     raw = items.get("stats64") or items.get("stats") or {}
-    return Stats(**{name: raw.get(name, 0) for name in _STATS_NAMES})
+    return Stats(**{name: raw.get(name, 0) for name in STATS_NAMES})
 
 
 def service_from(items: dict) -> ServiceInfo:
@@ -229,121 +227,3 @@ def timeouts_from(items: dict) -> Timeouts:
 def version_from(items: dict) -> tuple[str, int]:
     code = items.get("version", 0)
     return f"{code >> 16}.{(code >> 8) & 0xFF}.{code & 0xFF}", items.get("conn_tab_size", 0)
-
-
-# ---- the real servers of a dump ---------------------------------------------------------
-
-_FORMATS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "be16": "H", "be32": "I"}
-_NEEDED = ("dest.addr", "dest.port", "dest.fwd_method", "dest.weight", "dest.addr_family")
-_OPTIONAL = ("dest.u_thresh", "dest.l_thresh", "dest.active_conns", "dest.inact_conns",
-             "dest.persist_conns", "dest.tun_type", "dest.tun_port", "dest.tun_flags")
-_new = object.__new__
-_ntop, _ntohs, _AF_INET = socket.inet_ntop, socket.ntohs, socket.AF_INET
-
-
-class _Layout:
-    """One exact attribute layout of a dest reply as a single struct: attribute headers are
-    unpacked as u32 and compared with the learnt ones, so a message that differs in any
-    attribute number or length falls back to the generic decoder."""
-
-    def __init__(self, fmt: str, headers: list[int], header_at: list[int],
-                 where: dict[str, int]) -> None:
-        self.struct = struct.Struct(fmt)
-        self.headers = tuple(headers)
-        self.header_of = operator.itemgetter(*header_at)
-        zero = len(header_at) + len(where)          # the index of an appended 0
-        self.fields = operator.itemgetter(*(where.get(n, zero) for n in _NEEDED + _OPTIONAL))
-        self.missing = any(n not in where for n in _OPTIONAL)
-        prefix = "dest.stats64." if "dest.stats64.conns" in where else "dest.stats."
-        at = [where.get(prefix + n, zero) for n in _STATS_NAMES]
-        self.missing |= zero in at
-        step = at[1] - at[0]
-        if step > 0 and at == list(range(at[0], at[0] + step * len(at), step)):
-            self.stats = operator.itemgetter(slice(at[0], at[-1] + 1, step))  # one C slice
-        else:
-            self.stats = operator.itemgetter(*at)
-
-    @classmethod
-    def learn(cls, message: memoryview) -> _Layout | None:
-        fmt, headers, header_at, where = ["="], [], [], {}
-
-        def walk(sch: codec.Schema, offset: int, end: int, prefix: str) -> bool:
-            while offset < end:
-                length, raw_type = codec.NLA_HDR.unpack_from(message, offset)
-                step = (length + 3) & ~3
-                if length < 4 or offset + length > end:
-                    return False
-                header_at.append(len(header_at) + len(where))
-                headers.append(struct.unpack_from("=I", message, offset)[0])
-                fmt.append("I")
-                name, kind, sub = sch.by_index.get(raw_type & codec.NLA_TYPE_MASK,
-                                                   ("", "skip", None))
-                body = length - 4
-                if kind == "nested":
-                    if not walk(sub, offset + 4, offset + length, f"{prefix}{name}."):
-                        return False
-                    body = 0
-                elif kind in _FORMATS and struct.calcsize(_FORMATS[kind]) <= body:
-                    fmt.append(_FORMATS[kind])
-                    where[prefix + name] = len(header_at) + len(where)
-                    body -= struct.calcsize(_FORMATS[kind])
-                elif kind == "bytes":
-                    fmt.append(f"{body}s")
-                    where[prefix + name] = len(header_at) + len(where)
-                    body = 0
-                elif kind != "skip":
-                    return False
-                pad = body + min(step, end - offset) - length
-                fmt.append(f"{pad}x" if pad else "")
-                offset += step
-            return True
-
-        end = len(message)
-        if not walk(MESSAGE, codec.REPLY_START, end, "") or not all(n in where for n in _NEEDED):
-            return None
-        layout = cls("".join(fmt), headers, header_at, where)
-        return layout if layout.struct.size == end - codec.REPLY_START else None
-
-    def read(self, message: memoryview) -> RealServerInfo | None:
-        values = self.struct.unpack_from(message, codec.REPLY_START)
-        if self.header_of(values) != self.headers:
-            return None
-        if self.missing:
-            values += (0,)
-        (addr, port, fwd, weight, family, u_thresh, l_thresh, active, inactive, persist,
-         tun_type, tun_port, tun_flags) = self.fields(values)
-        rs = _new(RealServer)    # the fields are already canonical: skip __post_init__
-        rs.__dict__.update(
-            address=_ntop(_AF_INET, addr[:4]) if family == _AF_INET
-            else str(ipaddress.IPv6Address(addr[:16])),
-            port=_ntohs(port), method=METHOD_NAMES.get(fwd & 7, "gate"), weight=weight,
-            u_threshold=u_thresh, l_threshold=l_thresh,
-            tun_type=TUNNEL_TYPE_NAMES.get(tun_type, "ipip"), tun_port=_ntohs(tun_port),
-            tun_flags=tun_flags)
-        stats = _new(Stats)
-        stats.__dict__.update(zip(_STATS_NAMES, self.stats(values)))    # noqa: B905 (10 and 10)
-        info = _new(RealServerInfo)
-        info.__dict__.update(real_server=rs, active_conns=active, inactive_conns=inactive,
-                             persistent_conns=persist, stats=stats)
-        return info
-
-
-class DestDecoder:
-    """RealServerInfo from each message of one GET_DEST dump (None: a message without a
-    dest). The kernel writes every dest with the same attributes, so the layout is learnt
-    from the first message of each length and later ones cost one struct.unpack."""
-
-    def __init__(self, default_family: str) -> None:
-        self.default_family = default_family
-        self._layouts: dict[int, _Layout | None] = {}
-
-    def __call__(self, message: memoryview) -> RealServerInfo | None:
-        size = len(message)
-        if size not in self._layouts:
-            self._layouts[size] = _Layout.learn(message)
-        layout = self._layouts[size]
-        info = layout.read(message) if layout is not None else None
-        if info is None:
-            items = decode(message)
-            info = dest_from(items["dest"], self.default_family) if "dest" in items else None
-        return info

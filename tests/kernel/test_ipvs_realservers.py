@@ -125,3 +125,45 @@ def test_batched_apply_attributes_failures_across_batches(k, svc):
     assert len([r for r in rules if r.startswith("-a")]) == 600
     assert any(r.startswith("-a -t 10.0.0.1:80 -r 10.1.0.5:80 -g -w 4") for r in rules)
     assert {i.real_server for i in k.real_servers(svc)} == set(servers)   # the bulk decoder
+    assert [i.real_server for i in k.real_servers(svc, stats=False)] == [
+        i.real_server for i in k.real_servers(svc)]
+
+
+def test_a_big_table_reads_back_as_ipvsadm_sees_it(k):
+    """Many services of both families, every forwarding method and tunnel setting: the table
+    read through lvsocf.ipvs (with and without counters) is what `ipvsadm -Sn` prints."""
+    from lvsocf.ipvs.netlink import iter_services
+    from lvsocf.ipvs.op import Op
+    ops = []
+    for s in range(12):
+        six = s % 2 == 1
+        key = ServiceKey("tcp", f"2001:db8:{s}::1" if six else f"10.0.{s}.1", 80)
+        ops.append(Op.add_service(Service(key, scheduler="wlc")))
+        for r in range(150):
+            method = ("masq", "gate", "ipip")[r % 3]
+            tunnel = {"tun_type": ("ipip", "gue", "gre")[r % 3], "tun_port": 6080 if r % 3 == 1
+                      else 0} if method == "ipip" else {}
+            address = f"2001:db8:{s}:1::{r + 2:x}" if six else f"10.{s + 1}.{r // 200}.{r + 2}"
+            ops.append(Op.add_real_server(key, RealServer(
+                address, 80 + r % 3, method, r % 11, **tunnel)))
+    assert not [e for e in k.apply(ops) if e is not None]
+
+    def rule(key: ServiceKey, rs: RealServer) -> str:
+        host = f"[{key.address}]" if ":" in key.address else key.address
+        dest = f"[{rs.address}]" if ":" in rs.address else rs.address
+        flag = {"masq": "-m", "gate": "-g", "ipip": "-i"}[rs.method]
+        line = f"-a -t {host}:{key.port} -r {dest}:{rs.port} {flag} -w {rs.weight}"
+        if rs.method == "ipip" and rs.tun_type != "ipip":
+            line += f" --tun-type {rs.tun_type}"
+            if rs.tun_type == "gue":
+                line += f" --tun-port {rs.tun_port}"
+        return line
+
+    ipvsadm_rules = sorted(r for r in saved() if r.startswith("-a"))
+    assert len(ipvsadm_rules) == 1800
+    for counters in (True, False):
+        table = list(iter_services(k, stats=counters))
+        ours = sorted(rule(info.service.key, d.real_server) for info, dests in table
+                      for d in dests)
+        assert [r.split(" --tun-nocsum")[0] for r in ipvsadm_rules] == ours
+        assert all((d.stats is not None) == counters for _, dests in table for d in dests)

@@ -111,10 +111,11 @@ for port in sys.argv[1:]:
 """
 
 
-def kernel_stats(port: int) -> tuple[int, int]:
-    """(connections, packets in) of service 10.0.0.1:PORT, read with ipvsadm."""
+def kernel_stats(port: int, line_start: str = "TCP") -> tuple[int, int]:
+    """(connections, packets in) of service 10.0.0.1:PORT (or of its real server's line,
+    "  ->"), read with ipvsadm."""
     out = ipvsadm("-Ln", "--stats", "--exact", "-t", f"10.0.0.1:{port}")
-    line = next(x for x in out.splitlines() if x.startswith("TCP"))
+    line = next(x for x in out.splitlines()[2:] if x.startswith(line_start))
     return int(line.split()[2]), int(line.split()[3])
 
 
@@ -143,6 +144,11 @@ def test_stats_and_zero(k, nat_topology):
     assert kernel_stats(80)[0] == ours(80)[0] == 3 and ours(80)[1] >= 9
     assert kernel_stats(81)[0] == ours(81)[0] == 2
     assert kernel_stats(80) == ours(80) and kernel_stats(81) == ours(81)
+    # and each real server's, read by the bulk dump reader (or not read, when not asked)
+    (dest,) = k.real_servers(keys[80])
+    assert (dest.stats.conns, dest.stats.inpkts) == kernel_stats(80, "  ->") == ours(80)
+    (rules_only,) = k.real_servers(keys[80], stats=False)
+    assert rules_only.stats is None and rules_only.real_server == dest.real_server
     k.zero(keys[80])
     assert ours(80) == kernel_stats(80) == (0, 0)
     assert ours(81) == kernel_stats(81) and ours(81)[0] == 2

@@ -37,7 +37,7 @@ class FakeKernel:
     def weights(self, key: ServiceKey = KEY) -> dict[str, int]:
         return {f"{a}:{p}": rs.weight for (a, p), rs in self.table.get(key, {}).items()}
 
-    def real_servers(self, key: ServiceKey) -> list[RealServerInfo]:
+    def real_servers(self, key: ServiceKey, stats: bool = True) -> list[RealServerInfo]:
         self.reads += 1
         if key not in self.table:
             raise errors.NotFound(f"real servers of {key}: not found")

@@ -375,7 +375,7 @@ def test_an_unexpected_error_in_a_loop_task_stops_the_engine(state_dir, fake):
         task = asyncio.create_task(engine.run(ready.set))
         await asyncio.wait_for(ready.wait(), 5)
 
-        def broken(*_args):
+        def broken(*_args, **_kwargs):
             raise RuntimeError("boom")
         fake.apply = fake.real_servers = broken
         await b.stop()              # a verdict for the applier to write

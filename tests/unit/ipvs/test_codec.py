@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lvsocf.ipvs import codec, errors, protocol, wire
+from lvsocf.ipvs import codec, dest_dump, errors, protocol, wire
 from lvsocf.ipvs.model import METHODS, RealServer, Service, ServiceKey, Stats, SyncDaemon
 from lvsocf.ipvs.op import Op, OpKind
 from lvsocf.ipvs.wire import netmask_from_wire, netmask_to_wire
@@ -26,8 +26,11 @@ keys = st.builds(ServiceKey, protocol=st.sampled_from(["tcp", "udp", "sctp"]),
     ServiceKey, fwmark=st.integers(1, 2**32 - 1), family=st.sampled_from(["inet", "inet6"]))
 
 
-def reply(cmd: int, payload: bytes) -> memoryview:
-    return memoryview(codec.frame(0x20, codec.NLM_F_MULTI, 1, cmd, 1, payload))
+FAMILY = 0x20          # the IPVS family id in these replies
+
+
+def reply(cmd: int, payload: bytes, seq: int = 1) -> memoryview:
+    return memoryview(codec.frame(FAMILY, codec.NLM_F_MULTI, seq, cmd, 1, payload))
 
 
 def kernel_dest(rs: RealServer, stats: dict, tunnel: bool = True) -> bytes:
@@ -69,7 +72,7 @@ def test_dest_request_is_the_generic_encoding(key, rs):
 def test_bulk_dest_decoder_equals_the_generic_one(rs, stats, tunnel):
     message = reply(protocol.CMD_NEW_DEST, kernel_dest(rs, stats, tunnel))
     generic = wire.dest_from(wire.decode(message)["dest"], "inet")
-    decoder = wire.DestDecoder("inet")
+    decoder = dest_dump.DestDecoder("inet", FAMILY)
     first, second = decoder(message), decoder(message)      # learns, then uses, the layout
     assert first == second == generic
     assert generic.real_server == (rs if tunnel else RealServer(
@@ -77,9 +80,79 @@ def test_bulk_dest_decoder_equals_the_generic_one(rs, stats, tunnel):
     assert generic.stats == Stats(**stats) and generic.persistent_conns == 3
 
 
+def test_a_datagram_of_dests_is_read_in_one_run_up_to_the_done_message():
+    servers = [RealServer(f"10.0.1.{i}", 80 + i, "masq", i) for i in range(1, 41)] + [
+        RealServer("2001:db8::5", 443, "ipip", 7, tun_type="gue", tun_port=6080)]
+    counters = {n: 7 for n in Stats.__dataclass_fields__}
+    messages = [reply(protocol.CMD_NEW_DEST, kernel_dest(rs, counters), seq=9)
+                for rs in servers]
+    done = codec.NLMSG_HDR.pack(20, codec.NLMSG_DONE, codec.NLM_F_MULTI, 9, 0) + bytes(4)
+    datagram = memoryview(b"".join(bytes(m) for m in messages) + done)
+    for stats in (True, False):
+        found: list = []
+        offset = dest_dump.DestDecoder("inet", FAMILY, stats).run(datagram, found, 9)
+        assert offset == len(datagram) - len(done)
+        assert [f.real_server for f in found] == servers
+        assert [f.stats for f in found] == [Stats(**counters) if stats else None] * 41
+        assert {(f.active_conns, f.inactive_conns, f.persistent_conns) for f in found} == {
+            (1, 2, 3)}
+
+
+def test_a_run_stops_at_a_reply_to_another_request_or_family():
+    rs = RealServer("10.0.1.1", 80, "masq", 3)
+    ours = bytes(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, {}), seq=4))
+    other_seq = bytes(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, {}), seq=5))
+    other_family = bytearray(ours)
+    other_family[4:6] = struct.pack("=H", FAMILY + 1)
+    for stranger in (other_seq, bytes(other_family)):
+        found: list = []
+        datagram = memoryview(ours + ours + stranger + ours)
+        assert dest_dump.DestDecoder("inet", FAMILY).run(datagram, found, 4) == 2 * len(ours)
+        assert len(found) == 2
+
+
+def test_a_dest_layout_other_than_the_one_learnt_is_learnt_too():
+    rs = RealServer("10.0.1.1", 80, "masq", 3)
+    names = list(Stats.__dataclass_fields__)
+    first = bytes(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, dict.fromkeys(names, 1))))
+    reordered = bytes(reply(protocol.CMD_NEW_DEST,
+                            kernel_dest(rs, dict.fromkeys(reversed(names), 2))))
+    assert len(first) == len(reordered) and first != reordered
+    for datagram in (first * 3, reordered * 3, first * 3):
+        found: list = []
+        assert dest_dump.DestDecoder("inet", FAMILY).run(memoryview(datagram), found, 1) == len(
+            datagram)
+        assert found == [dest_dump.DestDecoder("inet", FAMILY)(memoryview(datagram[:len(first)]))
+                         ] * 3 != [None] * 3
+
+
+@given(st.data())
+def test_a_corrupted_dest_is_read_as_the_generic_decoder_reads_it_or_left_to_it(data):
+    rs = RealServer("10.0.1.1", 80, "masq", 3)
+    good = bytes(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, {"conns": 5})))
+    dest_dump.DestDecoder("inet", FAMILY).run(memoryview(good), [], 1)     # learnt
+    at = data.draw(st.integers(0, len(good) - 1))
+    bad = bytearray(good)
+    bad[at] = data.draw(st.integers(0, 255).filter(lambda b: b != good[at]))
+    found: list = []
+    taken = dest_dump.DestDecoder("inet", FAMILY).run(memoryview(bytes(bad) + good), found, 1)
+    assert taken in (0, len(good), 2 * len(good))
+    if taken:
+        generic = wire.dest_from(wire.decode(memoryview(bytes(bad)))["dest"], "inet")
+        assert found[0] == generic
+
+
+def test_a_datagram_that_starts_with_no_dest_is_left_to_the_generic_path():
+    done = memoryview(codec.NLMSG_HDR.pack(20, codec.NLMSG_DONE, codec.NLM_F_MULTI, 1, 0)
+                      + bytes(4))
+    decoder, found = dest_dump.DestDecoder("inet", FAMILY), []
+    assert decoder.run(done, found, 1) == 0 and decoder.run(done[:12], found, 1) == 0
+    assert found == [] and decoder(done) is None
+
+
 def test_bulk_dest_decoder_falls_back_on_another_layout():
     rs = RealServer("10.0.1.1", 80, "masq", 3)
-    decoder = wire.DestDecoder("inet")
+    decoder = dest_dump.DestDecoder("inet", FAMILY)
     decoder(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, {})))
     # same length, one attribute number changed (weight -> u_thresh): no silent misread
     data = bytearray(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, {})))
@@ -128,7 +201,12 @@ def test_ipv4_netmask_is_address_bytes():
 @given(st.binary(max_size=200))
 def test_decoders_never_crash_on_garbage(data):
     message = memoryview(bytes(codec.REPLY_START) + data)
-    for decode in (wire.decode, wire.DestDecoder("inet")):
+    framed = memoryview(codec.frame(FAMILY, codec.NLM_F_MULTI, 0, protocol.CMD_NEW_DEST, 1,
+                                    data))
+    for stats in (True, False):     # the bulk path leaves what it cannot read, never raises
+        for datagram in (message, framed):
+            dest_dump.DestDecoder("inet", FAMILY, stats).run(datagram, [], 0)
+    for decode in (wire.decode, dest_dump.DestDecoder("inet", FAMILY)):
         try:
             decode(message)
         except Exception as exc:  # only malformed values are acceptable failures

@@ -1,0 +1,219 @@
+"""Reading a GET_DEST dump fast: the real servers of one service, decoded a datagram at a
+time.
+
+The kernel writes every dest of a dump with the same attributes in the same order, so the
+first message of each length teaches a layout (one struct for the whole message, netlink
+header included) and later ones cost one step of struct.iter_unpack plus the objects built
+from it. Each message is checked against the layout's attribute headers, length, type, flags
+and sequence number; a message that differs goes through the generic decoder (wire.decode).
+"""
+from __future__ import annotations
+
+import ipaddress
+import operator
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from lvsocf.ipvs import codec
+from lvsocf.ipvs.model import METHOD_NAMES, TUNNEL_TYPE_NAMES, RealServer, RealServerInfo, Stats
+from lvsocf.ipvs.wire import MESSAGE, STATS_NAMES, decode, dest_from
+
+_FORMATS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "be16": "H", "be32": "I"}
+_NEEDED = ("dest.addr", "dest.port", "dest.fwd_method", "dest.weight", "dest.addr_family")
+_OPTIONAL = ("dest.u_thresh", "dest.l_thresh", "dest.active_conns", "dest.inact_conns",
+             "dest.persist_conns", "dest.tun_type", "dest.tun_port", "dest.tun_flags")
+# netlink header: length, type, flags, seq (checked); port id and genl header (not read)
+_NLMSG = "=IHHI4x4x"
+_new = object.__new__
+_ntop, _ntohs = socket.inet_ntop, socket.ntohs
+
+
+class _Layout:
+    """One exact layout of a whole dest reply message, netlink header included, as a single
+    struct: every attribute header is unpacked as u32 and compared with the learnt ones (with
+    the message's length, type, flags and sequence number), so a message that differs in
+    any of them is left to the generic decoder. Counters not asked for are skipped unread."""
+
+    def __init__(self, fmt: str, headers: list[int], header_at: list[int],
+                 where: dict[str, int], counters: str | None, values: int) -> None:
+        self.struct = struct.Struct(fmt)
+        self.headers = tuple(headers)
+        self.header_of = operator.itemgetter(*header_at)
+        zero = values                     # the index of a 0 appended to the values
+        self.fields = operator.itemgetter(*(where.get(n, zero) for n in _NEEDED + _OPTIONAL))
+        self.missing = any(n not in where for n in _OPTIONAL)
+        self.counters_of: Any = None
+        if counters:                      # the nest they are read from
+            at = [where.get(f"dest.{counters}.{n}", zero) for n in STATS_NAMES]
+            self.missing |= zero in at
+            step = at[1] - at[0]
+            if step > 0 and at == list(range(at[0], at[0] + step * len(at), step)):
+                self.counters_of = operator.itemgetter(slice(at[0], at[-1] + 1, step))  # a C slice
+            else:
+                self.counters_of = operator.itemgetter(*at)
+        self.read = self._reader()
+
+    @classmethod
+    def learn(cls, message: memoryview, stats: bool) -> _Layout | None:
+        """The layout of `message` (a dest reply); None if it has no dest or is malformed.
+        Only the counters read are decoded: stats64 when the kernel sends it (the 32-bit
+        stats nest is then skipped), none at all when `stats` is false."""
+        fmt, headers, header_at, where = [_NLMSG], [], [0, 1, 2, 3], {}
+        count = 4                                     # values unpacked so far
+        try:
+            dest = decode(message).get("dest")
+        except (struct.error, ValueError, UnicodeDecodeError, KeyError):
+            return None         # malformed: left to the generic decoder, which says why
+        if not isinstance(dest, dict):
+            return None
+        # the counters read are the generic decoder's: stats64 unless empty or missing. A
+        # nest is skipped unread only when nothing read depends on what it holds.
+        counters = ("stats64" if dest.get("stats64") else "stats") if stats else None
+        opaque = ({"dest.stats", "dest.stats64"} if counters is None
+                  else {"dest.stats"} if counters == "stats64" else set())
+
+        def walk(sch: codec.Schema, offset: int, end: int, prefix: str) -> bool:
+            nonlocal count
+            while offset < end:
+                length, raw_type = codec.NLA_HDR.unpack_from(message, offset)
+                step = (length + 3) & ~3
+                if length < 4 or offset + length > end:
+                    return False
+                header_at.append(count)
+                headers.append(struct.unpack_from("=I", message, offset)[0])
+                fmt.append("I")
+                count += 1
+                name, kind, sub = sch.by_index.get(raw_type & codec.NLA_TYPE_MASK,
+                                                   ("", "skip", None))
+                body = length - 4
+                if kind == "nested" and prefix + name not in opaque:
+                    if not walk(sub, offset + 4, offset + length, f"{prefix}{name}."):
+                        return False
+                    body = 0
+                elif kind in _FORMATS and struct.calcsize(_FORMATS[kind]) <= body:
+                    fmt.append(_FORMATS[kind])
+                    where[prefix + name] = count
+                    count += 1
+                    body -= struct.calcsize(_FORMATS[kind])
+                elif kind == "bytes" and body >= 16:     # an address: union nf_inet_addr
+                    fmt.append("16s")
+                    where[prefix + name] = count
+                    count += 1
+                    body -= 16
+                elif kind not in ("skip", "nested"):
+                    return False
+                pad = body + min(step, end - offset) - length
+                fmt.append(f"{pad}x" if pad else "")
+                offset += step
+            return True
+
+        end = len(message)
+        if not walk(MESSAGE, codec.REPLY_START, end, "") or not all(n in where for n in _NEEDED):
+            return None
+        layout = cls("".join(fmt), headers, header_at, where, counters, count)
+        return layout if layout.struct.size == end else None
+
+    def _reader(self) -> Callable[[tuple], RealServerInfo]:
+        """read(values): the RealServerInfo of one message's unpacked values (a closure:
+        its names are locals, this runs once per real server)."""
+        fields, counters_of, missing = self.fields, self.counters_of, self.missing
+        new, ntop, ntohs, ipv6 = _new, _ntop, _ntohs, ipaddress.IPv6Address
+        af_inet, af_inet6 = socket.AF_INET, socket.AF_INET6
+        method_of, tunnel_of, stats_names = METHOD_NAMES.get, TUNNEL_TYPE_NAMES.get, STATS_NAMES
+
+        def read(values: tuple) -> RealServerInfo:
+            if missing:
+                values += (0,)
+            (addr, port, fwd, weight, family, u_thresh, l_thresh, active, inactive, persist,
+             tun_type, tun_port, tun_flags) = fields(values)
+            rs = new(RealServer)    # the fields are already canonical: skip __post_init__
+            rs.__dict__.update(
+                address=str(ipv6(addr)) if family == af_inet6 else ntop(af_inet, addr[:4]),
+                port=ntohs(port), method=method_of(fwd & 7, "gate"), weight=weight,
+                u_threshold=u_thresh, l_threshold=l_thresh,
+                tun_type=tunnel_of(tun_type, "ipip"), tun_port=ntohs(tun_port),
+                tun_flags=tun_flags)
+            stats = None
+            if counters_of is not None:
+                stats = new(Stats)
+                stats.__dict__.update(zip(stats_names, counters_of(values)))  # noqa: B905
+            info = new(RealServerInfo)
+            info.__dict__.update(real_server=rs, active_conns=active, inactive_conns=inactive,
+                                 persistent_conns=persist, stats=stats)
+            return info
+
+        return read
+
+
+# The kernel writes every dest with the same attributes, so a layout learnt once serves
+# every later dump of this process (each message is still checked against it).
+_LAYOUTS: dict[tuple[int, bool], _Layout] = {}
+
+
+# A bulk reader: decodes the run of replies at the start of a datagram into the list, and
+# returns the offset of the first message it left (see DestDecoder.run).
+Bulk = Callable[[memoryview, list, int], int]
+
+
+class DestDecoder:
+    """The RealServerInfo of each message of a GET_DEST dump from IPVS family `family_id`.
+    A run of messages with a learnt layout costs one struct.iter_unpack; anything else
+    (other layouts, malformed messages) goes through the generic decoder."""
+
+    def __init__(self, default_family: str, family_id: int, stats: bool = True) -> None:
+        self.default_family = default_family
+        self.family_id = family_id
+        self.stats = stats
+        self._expected: dict[tuple[int, int, _Layout], tuple] = {}
+        self._unlearnable: set[int] = set()
+
+    def run(self, view: memoryview, out: list, seq: int) -> int:
+        """Decode the replies to request `seq` at the start of `view` for as long as they
+        have one layout, appending them to `out`; the offset of the first message not
+        decoded."""
+        if len(view) < codec.NLMSG_HDR.size:
+            return 0
+        size = _U32.unpack_from(view)[0]
+        if size % 4 or not codec.NLMSG_HDR.size <= size <= len(view):
+            return 0
+        layout = _LAYOUTS.get((size, self.stats))
+        done = self._run(layout, view, size, out, seq) if layout is not None else 0
+        if done or size in self._unlearnable:
+            return done
+        # the first message is not of the layout known for its size (or none is): learn its
+        layout = _Layout.learn(view[:size], self.stats)
+        if layout is None:          # not a dest: this dump's other messages of this size
+            self._unlearnable.add(size)     # are not tried again
+            return 0
+        _LAYOUTS[size, self.stats] = layout
+        return self._run(layout, view, size, out, seq)
+
+    def _run(self, layout: _Layout, view: memoryview, size: int, out: list, seq: int) -> int:
+        expected = self._expected.get((size, seq, layout))
+        if expected is None:
+            expected = self._expected[size, seq, layout] = (
+                size, self.family_id, codec.NLM_F_MULTI, seq, *layout.headers)
+        header_of, read, before = layout.header_of, layout.read, len(out)
+        for values in layout.struct.iter_unpack(view[:len(view) // size * size]):
+            if header_of(values) != expected:
+                break
+            out.append(read(values))
+        return (len(out) - before) * size
+
+    def __call__(self, message: memoryview) -> RealServerInfo | None:
+        """One whole reply message (None: it has no dest)."""
+        out: list[RealServerInfo] = []
+        if len(message) >= codec.NLMSG_HDR.size and self.run(
+                message, out, _U32.unpack_from(message, 12)[0]):
+            return out[0]
+        items = decode(message)
+        info = dest_from(items["dest"], self.default_family) if "dest" in items else None
+        if info is not None and not self.stats:
+            info = RealServerInfo(info.real_server, info.active_conns, info.inactive_conns,
+                                  info.persistent_conns, None)
+        return info
+
+
+_U32 = struct.Struct("=I")
