@@ -17,6 +17,7 @@ Two ways of measuring lvsocf, both printed:
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import time
@@ -88,12 +89,22 @@ def flush() -> None:
     subprocess.run(["ipvsadm", "-C"], check=True)
 
 
+def median(times: list[float]) -> str:
+    return f"{statistics.median(times):.2f}s ({min(times):.2f}-{max(times):.2f})"
+
+
+def ratio(mine: list[float], peer: list[float]) -> str:
+    return f"{statistics.median(mine) / statistics.median(peer):.2f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=SERVICES)
     parser.add_argument("--per-service", type=int, default=PER_SERVICE)
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="runs of each measurement, interleaved; the median is compared")
     opts = parser.parse_args()
-    n, m = opts.services, opts.per_service
+    n, m, repeat = opts.services, opts.per_service, opts.repeat
     from lab.netns import unshare_net
     unshare_net()     # a fresh namespace with lo up: real servers need unicast routes
     subprocess.run(["modprobe", "ip_vs"], check=True)
@@ -104,34 +115,47 @@ def main() -> int:
         if counted != total:
             sys.exit(f"{who} read {counted} of {total} real servers")
 
-    t_ipvsadm_apply = timed(lambda: ipvsadm_apply(n, m))
-    t_ipvsadm_read = timed(lambda: check(ipvsadm_read(), "ipvsadm"))
-    flush()
-    t_apply = timed(lambda: lvsocf_apply(n, m))
-    check(ipvsadm_read(), "ipvsadm after lvsocf's apply")
-    t_read = timed(lambda: check(lvsocf_read(), "lvsocf"))
-    t_ipvsadm_counters = timed(lambda: check(ipvsadm_read_counters(), "ipvsadm --stats"))
-    t_counters = timed(lambda: check(lvsocf_read(counters=True), "lvsocf with counters"))
-    flush()
-    t_start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
-    t_apply_proc = timed(lambda: whole_process(f"b.lvsocf_apply({n}, {m})"))
-    check(ipvsadm_read(), "ipvsadm after lvsocf's whole-process apply")
-    t_read_proc = timed(lambda: whole_process(f"assert b.lvsocf_read() == {total}"))
-    flush()
-    print(f"bench/apply: {total} real servers in {n} services, one run, same kernel")
-    print("  in process (lvsocf from a running Python, imports of lvsocf.ipvs included; "
+    t: dict[str, list[float]] = {}
+
+    def measure(name: str, fn) -> None:
+        t.setdefault(name, []).append(timed(fn))
+
+    for _ in range(repeat):
+        measure("ipvsadm apply", lambda: ipvsadm_apply(n, m))
+        measure("ipvsadm read", lambda: check(ipvsadm_read(), "ipvsadm"))
+        measure("lvsocf read", lambda: check(lvsocf_read(), "lvsocf"))
+        measure("ipvsadm counters", lambda: check(ipvsadm_read_counters(), "ipvsadm --stats"))
+        measure("lvsocf counters", lambda: check(lvsocf_read(counters=True), "lvsocf"))
+        flush()
+        measure("lvsocf apply", lambda: lvsocf_apply(n, m))
+        check(ipvsadm_read(), "ipvsadm after lvsocf's apply")
+        flush()
+    for _ in range(repeat):
+        measure("start", lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+        measure("lvsocf apply process", lambda: whole_process(f"b.lvsocf_apply({n}, {m})"))
+        check(ipvsadm_read(), "ipvsadm after lvsocf's whole-process apply")
+        measure("lvsocf read process",
+                lambda: whole_process(f"assert b.lvsocf_read() == {total}"))
+        flush()
+    print(f"bench/apply: {total} real servers in {n} services, same kernel; median "
+          f"(min-max) of {repeat} interleaved runs; ratios of the medians")
+    print("  in process (lvsocf from a running Python, its first apply imports lvsocf.ipvs; "
           "ipvsadm as a whole command):")
-    print(f"    apply: ipvsadm -R  {t_ipvsadm_apply:.2f}s  lvsocf {t_apply:.2f}s  "
-          f"ratio lvsocf/ipvsadm {t_apply / t_ipvsadm_apply:.2f}")
-    print(f"    read:  ipvsadm -Sn {t_ipvsadm_read:.2f}s  lvsocf {t_read:.2f}s  "
-          f"ratio lvsocf/ipvsadm {t_read / t_ipvsadm_read:.2f}")
-    print(f"    read with counters: ipvsadm -Ln --stats --exact {t_ipvsadm_counters:.2f}s  "
-          f"lvsocf {t_counters:.2f}s  ratio {t_counters / t_ipvsadm_counters:.2f}")
-    print(f"  whole process (python -c, its interpreter start-up of {t_start:.2f}s included):")
-    print(f"    apply: lvsocf {t_apply_proc:.2f}s  "
-          f"ratio lvsocf/ipvsadm {t_apply_proc / t_ipvsadm_apply:.2f}")
-    print(f"    read:  lvsocf {t_read_proc:.2f}s  "
-          f"ratio lvsocf/ipvsadm {t_read_proc / t_ipvsadm_read:.2f}")
+    print(f"    apply: ipvsadm -R  {median(t['ipvsadm apply'])}  lvsocf "
+          f"{median(t['lvsocf apply'])}  ratio lvsocf/ipvsadm "
+          f"{ratio(t['lvsocf apply'], t['ipvsadm apply'])}")
+    print(f"    read:  ipvsadm -Sn {median(t['ipvsadm read'])}  lvsocf "
+          f"{median(t['lvsocf read'])}  ratio lvsocf/ipvsadm "
+          f"{ratio(t['lvsocf read'], t['ipvsadm read'])}")
+    print(f"    read with counters: ipvsadm -Ln --stats --exact {median(t['ipvsadm counters'])}"
+          f"  lvsocf {median(t['lvsocf counters'])}  ratio "
+          f"{ratio(t['lvsocf counters'], t['ipvsadm counters'])}")
+    print(f"  whole process (python -c, its interpreter start-up of {median(t['start'])} "
+          "included):")
+    print(f"    apply: lvsocf {median(t['lvsocf apply process'])}  ratio lvsocf/ipvsadm "
+          f"{ratio(t['lvsocf apply process'], t['ipvsadm apply'])}")
+    print(f"    read:  lvsocf {median(t['lvsocf read process'])}  ratio lvsocf/ipvsadm "
+          f"{ratio(t['lvsocf read process'], t['ipvsadm read'])}")
     return 0
 
 

@@ -45,6 +45,9 @@ BUDGET = {"lvsocf": 1200, "keepalived": 600}     # VM seconds per scenario
 # at most 2 agent actions run at once per director (the engine's checks are unchanged).
 BIG_MONITOR = "120s"
 BIG_PROPERTIES = {"node-action-limit": "2"}
+# Guest memory (MiB): with 30 real servers 2 GiB was not enough (every agent of both
+# directors timed out at once after 8 minutes: the guest's page cache of its 9p root thrashed).
+MEMORY, BIG_MEMORY = 2048, 4096
 
 
 def run_lvsocf(cib: str, token_ms: int, real_servers: int,
@@ -195,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         vm.run([sys.executable, "-m", "bench.failover", "--runs", str(opts.runs),
                 "--tools", ",".join(tools), "--real-servers", str(opts.real_servers),
                 "--vm-part", str(work)], cwd=str(example.REPO),
-               shares=[work], timeout=300 + budget * opts.runs)
+               shares=[work], timeout=300 + budget * opts.runs,
+               memory=BIG_MEMORY if opts.real_servers > len(example.REAL_SERVERS) else MEMORY)
         out = work / "results.json"
         if not out.exists():
             print("bench/failover: the VM part produced no results", file=sys.stderr)

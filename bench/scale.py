@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.failover import BIG_MEMORY as MEMORY
 from bench.failover import BIG_PROPERTIES
 from lab import example, failover, keepalived_peer
 from lab.demo import example_config
@@ -240,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         (work / "cib.xml").write_text(example.build_cib(config, work, properties))
         vm.run([sys.executable, "-m", "bench.scale", "--real-servers", str(opts.real_servers),
                 "--window", str(opts.window), "--vm-part", str(work)],
-               cwd=str(example.REPO), shares=[work], timeout=600 + BUDGET_VM + opts.window)
+               cwd=str(example.REPO), shares=[work], timeout=600 + BUDGET_VM + opts.window,
+               memory=MEMORY)
         out = work / "results.json"
         if not out.exists():
             print("bench/scale: the VM part produced no results", file=sys.stderr)
