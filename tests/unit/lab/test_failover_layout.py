@@ -65,3 +65,9 @@ def test_weights_are_read_from_the_real_server_lines_only():
         "  -> 198.18.0.11:443              Route   1      0          0\n"
         "  -> 198.18.0.12:443              Route   0      3          1\n")
     assert failover.parse_weights(listing) == {"198.18.0.11": 1, "198.18.0.12": 0}
+
+
+def test_the_bring_up_budget_grows_with_the_table():
+    from lab.failover import bring_up_budget
+    assert bring_up_budget(2) == 600
+    assert bring_up_budget(30) == 600 + 28 * 45 > bring_up_budget(3) > 600
