@@ -182,7 +182,7 @@ class DestDecoder:
         done = self._run(layout, view, size, out, seq) if layout is not None else 0
         if done or size in self._unlearnable:
             return done
-        # the first message is not of the layout known for its size (or none is): learn its
+        # the first message lacks the layout known for its size (or none is known): learn it
         layout = _Layout.learn(view[:size], self.stats)
         if layout is None:          # not a dest: this dump's other messages of this size
             self._unlearnable.add(size)     # are not tried again
