@@ -46,7 +46,8 @@ BUDGET = {"lvsocf": 1200, "keepalived": 600}     # VM seconds per scenario
 BIG_MONITOR = "120s"
 BIG_PROPERTIES = {"node-action-limit": "2"}
 # Guest memory (MiB): with 30 real servers 2 GiB was not enough (every agent of both
-# directors timed out at once after 8 minutes: the guest's page cache of its 9p root thrashed).
+# directors timed out at once after 8 minutes, most likely the guest's page cache thrashing);
+# with 4 GiB no agent action failed.
 MEMORY, BIG_MEMORY = 2048, 4096
 
 
