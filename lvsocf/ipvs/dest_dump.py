@@ -14,6 +14,7 @@ import operator
 import socket
 import struct
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from lvsocf.ipvs import codec
@@ -28,6 +29,7 @@ _OPTIONAL = ("dest.u_thresh", "dest.l_thresh", "dest.active_conns", "dest.inact_
 _NLMSG = "=IHHI4x4x"
 _new = object.__new__
 _ntop, _ntohs = socket.inet_ntop, socket.ntohs
+_U32 = codec.SCALARS["u32"]
 
 
 class _Layout:
@@ -82,7 +84,7 @@ class _Layout:
                 if length < 4 or offset + length > end:
                     return False
                 header_at.append(count)
-                headers.append(struct.unpack_from("=I", message, offset)[0])
+                headers.append(_U32.unpack_from(message, offset)[0])
                 fmt.append("I")
                 count += 1
                 name, kind, sub = sch.by_index.get(raw_type & codec.NLA_TYPE_MASK,
@@ -210,10 +212,4 @@ class DestDecoder:
             return out[0]
         items = decode(message)
         info = dest_from(items["dest"], self.default_family) if "dest" in items else None
-        if info is not None and not self.stats:
-            info = RealServerInfo(info.real_server, info.active_conns, info.inactive_conns,
-                                  info.persistent_conns, None)
-        return info
-
-
-_U32 = struct.Struct("=I")
+        return replace(info, stats=None) if info is not None and not self.stats else info
