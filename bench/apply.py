@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from bench.failover import ratio, spread
+
 SERVICES, PER_SERVICE = 50, 100
 
 
@@ -89,14 +91,6 @@ def flush() -> None:
     subprocess.run(["ipvsadm", "-C"], check=True)
 
 
-def median(times: list[float]) -> str:
-    return f"{statistics.median(times):.2f}s ({min(times):.2f}-{max(times):.2f})"
-
-
-def ratio(mine: list[float], peer: list[float]) -> str:
-    return f"{statistics.median(mine) / statistics.median(peer):.2f}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=SERVICES)
@@ -137,25 +131,24 @@ def main() -> int:
         measure("lvsocf read process",
                 lambda: whole_process(f"assert b.lvsocf_read() == {total}"))
         flush()
+
+    def row(label: str, mine: str, peer: str | None = None, peer_key: str = "") -> str:
+        theirs = f"{peer} {spread(t[peer_key], digits=2)}  " if peer else ""
+        return (f"    {label}: {theirs}lvsocf {spread(t[mine], digits=2)}  ratio lvsocf/ipvsadm "
+                f"{ratio(statistics.median(t[mine]), statistics.median(t[peer_key]))}")
+
     print(f"bench/apply: {total} real servers in {n} services, same kernel; median "
           f"(min-max) of {repeat} interleaved runs; ratios of the medians")
     print("  in process (lvsocf from a running Python, its first apply imports lvsocf.ipvs; "
           "ipvsadm as a whole command):")
-    print(f"    apply: ipvsadm -R  {median(t['ipvsadm apply'])}  lvsocf "
-          f"{median(t['lvsocf apply'])}  ratio lvsocf/ipvsadm "
-          f"{ratio(t['lvsocf apply'], t['ipvsadm apply'])}")
-    print(f"    read:  ipvsadm -Sn {median(t['ipvsadm read'])}  lvsocf "
-          f"{median(t['lvsocf read'])}  ratio lvsocf/ipvsadm "
-          f"{ratio(t['lvsocf read'], t['ipvsadm read'])}")
-    print(f"    read with counters: ipvsadm -Ln --stats --exact {median(t['ipvsadm counters'])}"
-          f"  lvsocf {median(t['lvsocf counters'])}  ratio "
-          f"{ratio(t['lvsocf counters'], t['ipvsadm counters'])}")
-    print(f"  whole process (python -c, its interpreter start-up of {median(t['start'])} "
-          "included):")
-    print(f"    apply: lvsocf {median(t['lvsocf apply process'])}  ratio lvsocf/ipvsadm "
-          f"{ratio(t['lvsocf apply process'], t['ipvsadm apply'])}")
-    print(f"    read:  lvsocf {median(t['lvsocf read process'])}  ratio lvsocf/ipvsadm "
-          f"{ratio(t['lvsocf read process'], t['ipvsadm read'])}")
+    print(row("apply", "lvsocf apply", "ipvsadm -R", "ipvsadm apply"))
+    print(row("read", "lvsocf read", "ipvsadm -Sn", "ipvsadm read"))
+    print(row("read with counters", "lvsocf counters", "ipvsadm -Ln --stats --exact",
+              "ipvsadm counters"))
+    print(f"  whole process (python -c, its interpreter start-up of "
+          f"{spread(t['start'], digits=2)} included):")
+    print(row("apply", "lvsocf apply process", peer_key="ipvsadm apply"))
+    print(row("read", "lvsocf read process", peer_key="ipvsadm read"))
     return 0
 
 

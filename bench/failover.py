@@ -101,7 +101,8 @@ def median(values: list) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _seconds(values: list, unit: str = "s", digits: int = 1) -> str:
+def spread(values: list, unit: str = "s", digits: int = 1) -> str:
+    """The median of the values given (None: missing) and, with more than one, (min-max)."""
     values = [v for v in values if v is not None]
     if not values:
         return "-"
@@ -130,17 +131,17 @@ def render(results: dict[str, list[dict]]) -> list[str]:
 
     lines.append(f"  {'runs completed':38s}" + "".join(
         f"{len(ok[n])}/{len(results[n])}".rjust(width) for n in names))
-    row("client pause (crash -> new conn ok)", lambda rs: _seconds([r["pause"] for r in rs]))
-    row("new connections failing for", lambda rs: _seconds([r["outage"] for r in rs]))
-    row("VIP up after", lambda rs: _seconds([r["vip"] for r in rs]))
-    row("sync master up after", lambda rs: _seconds([r["sync_master"] for r in rs]))
+    row("client pause (crash -> new conn ok)", lambda rs: spread([r["pause"] for r in rs]))
+    row("new connections failing for", lambda rs: spread([r["outage"] for r in rs]))
+    row("VIP up after", lambda rs: spread([r["vip"] for r in rs]))
+    row("sync master up after", lambda rs: spread([r["sync_master"] for r in rs]))
     row("failback: new connections failing for",
-        lambda rs: _seconds([r.get("failback_pause") for r in rs]))
+        lambda rs: spread([r.get("failback_pause") for r in rs]))
     row("failback / failover pause",
         lambda rs: ratio(median([r.get("failback_pause") for r in rs]),
                          median([r["pause"] for r in rs])))
     row("steady CPU, both directors (CPU s/s)",
-        lambda rs: _seconds([r.get("cpu") for r in rs], unit="", digits=2))
+        lambda rs: spread([r.get("cpu") for r in rs], unit="", digits=2))
     row("connections kept",
         lambda rs: f"{sum(r['kept'] for r in rs)}/{sum(r['total'] for r in rs)}" if rs else "-")
     if PEER in ok and ok[PEER]:

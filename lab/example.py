@@ -60,12 +60,8 @@ def params_of(cib: str, resource: str) -> dict[str, str]:
         f".//primitive[@id='{resource}']/instance_attributes/nvpair")}
 
 
-def _param_of(cib: str, resource: str, name: str) -> str | None:
-    return params_of(cib, resource).get(name)
-
-
 def _rip_of(cib: str, resource: str) -> str | None:
-    return _param_of(cib, resource, "rip")
+    return params_of(cib, resource).get("rip")
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,10 @@ from lab.example import (
     SITE_NAME,
     VIP,
     Layout,
-    _param_of,
     _rip_of,
     extra_addresses,
     layout_of,
+    params_of,
     use_agents,
 )
 from lab.netns import Topology
@@ -276,7 +276,8 @@ def _rise_time(cib: str, resource: str) -> float:
     """rise x check_interval of a real server (the agent's defaults where the CIB is silent)."""
     from lvsocf.agents.realserver import PARAMETERS
     defaults = {p.name: p.default for p in PARAMETERS}
-    values = {name: _param_of(cib, resource, name) or defaults[name]
+    params = params_of(cib, resource)
+    values = {name: params.get(name) or defaults[name]
               for name in ("rise", "check_interval")}
     return float(values["rise"]) * float(values["check_interval"])
 
