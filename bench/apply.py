@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from bench.failover import ratio, spread
+from bench.figures import ratio, spread
 
 SERVICES, PER_SERVICE = 50, 100
 
@@ -95,7 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=SERVICES)
     parser.add_argument("--per-service", type=int, default=PER_SERVICE)
-    parser.add_argument("--repeat", type=int, default=5,
+    parser.add_argument("--repeat", type=int, default=9,
                         help="runs of each measurement, interleaved; the median is compared")
     opts = parser.parse_args()
     n, m, repeat = opts.services, opts.per_service, opts.repeat

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.figures import median, ratio, spread
 from lab import example, failover, keepalived_peer
 from lab.demo import example_config
 
@@ -94,28 +94,6 @@ def vm_part(tools: list[str], cib_path: Path, runs: int, real_servers: int,
             except Exception as exc:    # noqa: BLE001 - one failed scenario is a table cell
                 results[name].append({"error": f"{type(exc).__name__}: {exc}"})
             out.write_text(json.dumps(results))
-
-
-def median(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def spread(values: list, unit: str = "s", digits: int = 1) -> str:
-    """The median of the values given (None: missing) and, with more than one, (min-max)."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}{unit}"
-    return (f"{statistics.median(values):.{digits}f}{unit} "
-            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
-
-
-def ratio(mine: float | None, peer: float | None) -> str:
-    if mine is None or not peer:
-        return "-"
-    return f"{mine / peer:.2f}x"
 
 
 def render(results: dict[str, list[dict]]) -> list[str]:

@@ -64,8 +64,8 @@ def _rs_name(key: ServiceKey, address: str, port: int) -> str:
     return f"{key} -> {host}:{port}"
 
 
-def stats_dict(stats: Stats) -> dict[str, int]:
-    return asdict(stats)
+def stats_dict(stats: Stats | None) -> dict[str, int] | None:
+    return None if stats is None else stats._asdict()
 
 
 # ---- the join ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from lvsocf.checks.state import HealthState
 from lvsocf.engine.registry import Registration
@@ -41,13 +41,13 @@ def desired_entry(v: Verdict, actual: RealServer | None) -> RealServer | None:
     reg = v.registration
     hard = v.state.hard
     if hard is HealthState.UP:
-        return reg.server if v.ramp is None else replace(reg.server, weight=v.ramp)
+        return reg.server if v.ramp is None else reg.server._replace(weight=v.ramp)
     if hard is HealthState.DOWN:
-        return replace(reg.server, weight=0) if reg.failure_action == "quiescent" else None
+        return reg.server._replace(weight=0) if reg.failure_action == "quiescent" else None
     if actual is not None:
-        return replace(reg.server, weight=actual.weight)
+        return reg.server._replace(weight=actual.weight)
     if v.pending_add:
-        return replace(reg.server, weight=reg.initial_weight or 0)
+        return reg.server._replace(weight=reg.initial_weight or 0)
     return None
 
 
@@ -82,7 +82,7 @@ def plan_service(key: ServiceKey, verdicts: Iterable[Verdict],
             if drained(reg, info, now):
                 done.append(reg.name)
             else:
-                desired.append(replace(reg.server, weight=0))
+                desired.append(reg.server._replace(weight=0))
             continue
         entry = desired_entry(v, None if info is None else info.real_server)
         if entry is not None:
@@ -93,7 +93,7 @@ def plan_service(key: ServiceKey, verdicts: Iterable[Verdict],
     for info in actual:
         ident = info.real_server.ident
         if ident in want:
-            after.append(replace(info, real_server=want.pop(ident)))
+            after.append(info._replace(real_server=want.pop(ident)))
         elif ident not in owned:
             after.append(info)
     after += [RealServerInfo(rs) for rs in want.values()]

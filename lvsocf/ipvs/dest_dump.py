@@ -3,9 +3,10 @@ time.
 
 The kernel writes every dest of a dump with the same attributes in the same order, so the
 first message of each length teaches a layout (one struct for the whole message, netlink
-header included) and later ones cost one step of struct.iter_unpack plus the objects built
-from it. Each message is checked against the layout's attribute headers, length, type, flags
-and sequence number; a message that differs goes through the generic decoder (wire.decode).
+header included); a run of messages of that layout is then one struct.iter_unpack, and the
+objects are built column at a time (map and zip, no Python code per real server). Each
+message is checked against the layout's attribute headers, length, type, flags and sequence
+number; a message that differs goes through the generic decoder (wire.decode).
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import ipaddress
 import operator
 import socket
 import struct
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any
 
 from lvsocf.ipvs import codec
@@ -27,8 +28,9 @@ _OPTIONAL = ("dest.u_thresh", "dest.l_thresh", "dest.active_conns", "dest.inact_
              "dest.persist_conns", "dest.tun_type", "dest.tun_port", "dest.tun_flags")
 # netlink header: length, type, flags, seq (checked); port id and genl header (not read)
 _NLMSG = "=IHHI4x4x"
-_new = object.__new__
+_tuple_new = tuple.__new__
 _ntop, _ntohs = socket.inet_ntop, socket.ntohs
+_FIRST_4 = operator.itemgetter(slice(0, 4))       # an IPv4 address in union nf_inet_addr
 _U32 = codec.SCALARS["u32"]
 
 
@@ -42,20 +44,17 @@ class _Layout:
                  where: dict[str, int], counters: str | None, values: int) -> None:
         self.struct = struct.Struct(fmt)
         self.headers = tuple(headers)
+        # the checked values: of one message (a row), or of many (their columns)
         self.header_of = operator.itemgetter(*header_at)
-        zero = values                     # the index of a 0 appended to the values
-        self.fields = operator.itemgetter(*(where.get(n, zero) for n in _NEEDED + _OPTIONAL))
-        self.missing = any(n not in where for n in _OPTIONAL)
-        self.counters_of: Any = None
-        if counters:                      # the nest they are read from
-            at = [where.get(f"dest.{counters}.{n}", zero) for n in STATS_NAMES]
-            self.missing |= zero in at
-            step = at[1] - at[0]
-            if step > 0 and at == list(range(at[0], at[0] + step * len(at), step)):
-                self.counters_of = operator.itemgetter(slice(at[0], at[-1] + 1, step))  # a C slice
-            else:
-                self.counters_of = operator.itemgetter(*at)
-        self.read = self._reader()
+        zero = values             # a column of zeros appended for a field the kernel did not send
+        at = [where.get(n, zero) for n in _NEEDED + _OPTIONAL]
+        self.fields_of = operator.itemgetter(*at)
+        self.counters_of: Callable[[list[tuple]], tuple] | None = None
+        if counters:              # the nest they are read from
+            counter_at = [where.get(f"dest.{counters}.{n}", zero) for n in STATS_NAMES]
+            at += counter_at
+            self.counters_of = operator.itemgetter(*counter_at)
+        self.missing = zero in at
 
     @classmethod
     def learn(cls, message: memoryview, stats: bool) -> _Layout | None:
@@ -117,36 +116,51 @@ class _Layout:
         layout = cls("".join(fmt), headers, header_at, where, counters, count)
         return layout if layout.struct.size == end else None
 
-    def _reader(self) -> Callable[[tuple], RealServerInfo]:
-        """read(values): the RealServerInfo of one message's unpacked values (a closure:
-        its names are locals, this runs once per real server)."""
-        fields, counters_of, missing = self.fields, self.counters_of, self.missing
-        new, ntop, ntohs, ipv6 = _new, _ntop, _ntohs, ipaddress.IPv6Address
-        af_inet, af_inet6 = socket.AF_INET, socket.AF_INET6
-        method_of, tunnel_of, stats_names = METHOD_NAMES.get, TUNNEL_TYPE_NAMES.get, STATS_NAMES
+    def build(self, columns: list[tuple], n: int) -> list[RealServerInfo]:
+        """The RealServerInfo of `n` messages from their unpacked values, a column (tuple)
+        per value. Column at a time, with map() and zip(): no Python code runs per real
+        server (a table read does this thousands of times over), and the model's
+        NamedTuples are made by tuple.__new__ from values that are already canonical."""
+        if self.missing:
+            columns = [*columns, (0,) * n]
+        (addr, port, fwd, weight, family, u_thresh, l_thresh, active, inactive, persist,
+         tun_type, tun_port, tun_flags) = self.fields_of(columns)
+        if family.count(socket.AF_INET) == n:
+            addresses: Iterable[str] = map(_ntop, repeat(socket.AF_INET), map(_FIRST_4, addr))
+        else:
+            addresses = map(_address, family, addr)
+        servers = map(_tuple_new, repeat(RealServer), zip(
+            addresses, _converted(port, _ntohs), _converted(fwd, _method), weight, u_thresh,
+            l_thresh, _converted(tun_type, _tunnel_type), _converted(tun_port, _ntohs),
+            tun_flags, strict=True))
+        stats: Iterable[Stats | None] = repeat(None, n)
+        if self.counters_of is not None:
+            stats = map(_tuple_new, repeat(Stats), zip(*self.counters_of(columns), strict=True))
+        return list(map(_tuple_new, repeat(RealServerInfo), zip(
+            servers, active, inactive, persist, stats, strict=True)))
 
-        def read(values: tuple) -> RealServerInfo:
-            if missing:
-                values += (0,)
-            (addr, port, fwd, weight, family, u_thresh, l_thresh, active, inactive, persist,
-             tun_type, tun_port, tun_flags) = fields(values)
-            rs = new(RealServer)    # the fields are already canonical: skip __post_init__
-            rs.__dict__.update(
-                address=str(ipv6(addr)) if family == af_inet6 else ntop(af_inet, addr[:4]),
-                port=ntohs(port), method=method_of(fwd & 7, "gate"), weight=weight,
-                u_threshold=u_thresh, l_threshold=l_thresh,
-                tun_type=tunnel_of(tun_type, "ipip"), tun_port=ntohs(tun_port),
-                tun_flags=tun_flags)
-            stats = None
-            if counters_of is not None:
-                stats = new(Stats)
-                stats.__dict__.update(zip(stats_names, counters_of(values)))  # noqa: B905
-            info = new(RealServerInfo)
-            info.__dict__.update(real_server=rs, active_conns=active, inactive_conns=inactive,
-                                 persistent_conns=persist, stats=stats)
-            return info
 
-        return read
+def _converted(column: tuple, convert: Callable[[Any], Any]) -> Iterable:
+    """convert() of each value; called once for a column of one value (as most are: a
+    service's real servers mostly share a port, a method and tunnel settings)."""
+    if column.count(column[0]) == len(column):
+        return repeat(convert(column[0]), len(column))
+    return map(convert, column)
+
+
+def _method(fwd_method: int) -> str:
+    return METHOD_NAMES.get(fwd_method & 7, "gate")
+
+
+def _tunnel_type(tun_type: int) -> str:
+    return TUNNEL_TYPE_NAMES.get(tun_type, "ipip")
+
+
+def _address(family: int, addr: bytes) -> str:
+    """As the generic decoder reads it: IPv6 for AF_INET6, else IPv4 (the first 4 bytes)."""
+    if family == socket.AF_INET6:
+        return str(ipaddress.IPv6Address(addr))
+    return _ntop(socket.AF_INET, addr[:4])
 
 
 # The kernel writes every dest with the same attributes, so a layout learnt once serves
@@ -197,12 +211,19 @@ class DestDecoder:
         if expected is None:
             expected = self._expected[size, seq, layout] = (
                 size, self.family_id, codec.NLM_F_MULTI, seq, *layout.headers)
-        header_of, read, before = layout.header_of, layout.read, len(out)
-        for values in layout.struct.iter_unpack(view[:len(view) // size * size]):
-            if header_of(values) != expected:
-                break
-            out.append(read(values))
-        return (len(out) - before) * size
+        rows = list(layout.struct.iter_unpack(view[:len(view) // size * size]))
+        if not rows:
+            return 0
+        columns = list(zip(*rows, strict=True))
+        n = len(rows)
+        # every message of the run has the expected headers: each header column holds n
+        # times its expected value (a count can be no more than n)
+        if sum(map(tuple.count, layout.header_of(columns), expected)) != n * len(expected):
+            n = next(r for r, row in enumerate(rows) if layout.header_of(row) != expected)
+            columns = list(zip(*rows[:n], strict=True))
+        if n:
+            out += layout.build(columns, n)
+        return n * size
 
     def __call__(self, message: memoryview) -> RealServerInfo | None:
         """One whole reply message (None: it has no dest)."""
@@ -212,4 +233,4 @@ class DestDecoder:
             return out[0]
         items = decode(message)
         info = dest_from(items["dest"], self.default_family) if "dest" in items else None
-        return replace(info, stats=None) if info is not None and not self.stats else info
+        return info._replace(stats=None) if info is not None and not self.stats else info

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 PROTOCOL_NAMES = {v: k for k, v in PROTOCOLS.items()}
@@ -72,7 +73,7 @@ class ServiceKey:
         elif self.address is not None:
             canonical = canonical_address(self.address)
             object.__setattr__(self, "address", canonical)
-            object.__setattr__(self, "family", family_of(canonical))
+            object.__setattr__(self, "family", "inet6" if ":" in canonical else "inet")
 
     @property
     def is_fwmark(self) -> bool:
@@ -126,20 +127,29 @@ def _netmask_eq(a: str | int, b: str | int) -> bool:
     return str(a) == str(b)
 
 
-@dataclass(frozen=True)
-class RealServer:
+# RealServer, RealServerInfo and Stats are NamedTuples, not dataclasses: a table dump builds
+# one of each per real server, and tuple.__new__ does that at C speed (lvsocf.ipvs.dest_dump
+# builds thousands that way, from values already canonical). Change fields with _replace().
+class _RealServerFields(NamedTuple):
     address: str
-    port: int = 0
-    method: str = "gate"
-    weight: int = 1
-    u_threshold: int = 0
-    l_threshold: int = 0
-    tun_type: str = "ipip"
-    tun_port: int = 0
-    tun_flags: int = 0
+    port: int
+    method: str
+    weight: int
+    u_threshold: int
+    l_threshold: int
+    tun_type: str
+    tun_port: int
+    tun_flags: int
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "address", canonical_address(self.address))
+
+class RealServer(_RealServerFields):
+    __slots__ = ()
+
+    def __new__(cls, address: str, port: int = 0, method: str = "gate", weight: int = 1,
+                u_threshold: int = 0, l_threshold: int = 0, tun_type: str = "ipip",
+                tun_port: int = 0, tun_flags: int = 0) -> RealServer:
+        return super().__new__(cls, canonical_address(address), port, method, weight,
+                               u_threshold, l_threshold, tun_type, tun_port, tun_flags)
 
     @property
     def family(self) -> str:
@@ -154,8 +164,7 @@ class RealServer:
         return f"{host}:{self.port}"
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(NamedTuple):
     conns: int = 0
     inpkts: int = 0
     outpkts: int = 0
@@ -171,11 +180,10 @@ class Stats:
 @dataclass(frozen=True)
 class ServiceInfo:
     service: Service
-    stats: Stats = field(default_factory=Stats)
+    stats: Stats | None = field(default_factory=Stats)    # None: the counters were not read
 
 
-@dataclass(frozen=True)
-class RealServerInfo:
+class RealServerInfo(NamedTuple):
     real_server: RealServer
     active_conns: int = 0
     inactive_conns: int = 0

@@ -190,10 +190,12 @@ class Ipvs:
             raise error
 
     # -- services
-    def services(self) -> list[ServiceInfo]:
+    def services(self, stats: bool = True) -> list[ServiceInfo]:
+        """Every service; with its counters unless `stats` is false (then stats is None)."""
+        sch = wire.MESSAGE if stats else wire.MESSAGE_WITHOUT_COUNTERS
         replies = self._request(protocol.CMD_GET_SERVICE, b"", "list services", dump=True,
-                                convert=wire.decode)
-        return [wire.service_from(r["service"]) for r in replies if "service" in r]
+                                convert=lambda message: wire.decode(message, sch))
+        return [wire.service_from(r["service"], stats) for r in replies if "service" in r]
 
     def service(self, key: ServiceKey) -> ServiceInfo | None:
         try:
@@ -266,7 +268,7 @@ def _modprobe(module: str) -> bool:
 
 def iter_services(k: Ipvs, stats: bool = True
                   ) -> Iterable[tuple[ServiceInfo, list[RealServerInfo]]]:
-    """The whole table: each service with its real servers (and their counters unless
-    `stats` is false)."""
-    for info in k.services():
+    """The whole table: each service with its real servers (and the counters of both
+    unless `stats` is false)."""
+    for info in k.services(stats):
         yield info, k.real_servers(info.service.key, stats)

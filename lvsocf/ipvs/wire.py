@@ -10,6 +10,7 @@ cached bytes. Dumps of real servers have their own fast reader (lvsocf.ipvs.dest
 """
 from __future__ import annotations
 
+import copy
 import functools
 import ipaddress
 import socket
@@ -46,7 +47,22 @@ MESSAGE = codec.schema(protocol.MESSAGE)
 INFO = codec.schema(protocol.INFO)
 CTRL = codec.schema(protocol.CTRL)
 _DEST = codec.schema(protocol.DEST)
-STATS_NAMES = tuple(Stats.__dataclass_fields__)
+STATS_NAMES = Stats._fields
+
+
+def _without_service_counters(sch: codec.Schema) -> codec.Schema:
+    """`sch` with a service nest that skips its counter nests unread (decode_attrs skips
+    the attribute numbers its schema does not know)."""
+    index, kind, service = sch.by_name["service"]
+    lean = copy.copy(service)
+    lean.by_index = {i: e for i, e in service.by_index.items()
+                     if e[0] not in ("stats", "stats64")}
+    out = copy.copy(sch)
+    out.by_index = {**sch.by_index, index: ("service", kind, lean)}
+    return out
+
+
+MESSAGE_WITHOUT_COUNTERS = _without_service_counters(MESSAGE)
 _SWAP16 = sys.byteorder == "little"
 
 
@@ -173,8 +189,8 @@ def stats_from(items: dict) -> Stats:
     return Stats(**{name: raw.get(name, 0) for name in STATS_NAMES})
 
 
-def service_from(items: dict) -> ServiceInfo:
-    """A decoded `service` attribute as a ServiceInfo."""
+def service_from(items: dict, stats: bool = True) -> ServiceInfo:
+    """A decoded `service` attribute as a ServiceInfo (stats None unless `stats`)."""
     family = FAMILY_NAMES.get(items.get("af", 2), "inet")
     if items.get("fwmark"):
         key = ServiceKey(fwmark=items["fwmark"], family=family)
@@ -189,7 +205,7 @@ def service_from(items: dict) -> ServiceInfo:
     svc = Service(key=key, scheduler=scheduler, sched_flags=sched_flag_names(flags, scheduler),
                   persistent=persistent, netmask=netmask, pe_name=items.get("pe_name", ""),
                   one_packet=bool(flags & F_ONEPACKET))
-    return ServiceInfo(service=svc, stats=stats_from(items))
+    return ServiceInfo(service=svc, stats=stats_from(items) if stats else None)
 
 
 def dest_from(items: dict, default_family: str) -> RealServerInfo:

@@ -167,3 +167,4 @@ def test_a_big_table_reads_back_as_ipvsadm_sees_it(k):
                       for d in dests)
         assert [r.split(" --tun-nocsum")[0] for r in ipvsadm_rules] == ours
         assert all((d.stats is not None) == counters for _, dests in table for d in dests)
+        assert all((info.stats is not None) == counters for info, _ in table)

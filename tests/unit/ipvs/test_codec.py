@@ -1,6 +1,5 @@
 """The pure wire format: encode/decode round trips, the precompiled bulk paths against the
 generic codec, and our encoding against pyroute2's independent IPVS decoder."""
-import dataclasses
 import struct
 
 import pytest
@@ -59,7 +58,7 @@ def test_dest_request_is_the_generic_encoding(key, rs):
         items.update(tun_type={"gue": 1, "gre": 2}[rs.tun_type], tun_port=rs.tun_port,
                      tun_flags=rs.tun_flags)
     else:       # tunnel settings go only with a non-ipip tunnel
-        sent = dataclasses.replace(rs, tun_type="ipip", tun_port=0, tun_flags=0)
+        sent = rs._replace(tun_type="ipip", tun_port=0, tun_flags=0)
     op = Op.add_real_server(key, rs)
     assert op.payload == wire.service_key(key) + wire.attrs(dest=items)
     decoded = wire.decode(reply(op.cmd, op.payload))
@@ -68,7 +67,7 @@ def test_dest_request_is_the_generic_encoding(key, rs):
 
 
 @given(servers, st.fixed_dictionaries({n: st.integers(0, 2**64 - 1)
-                                       for n in Stats.__dataclass_fields__}), st.booleans())
+                                       for n in Stats._fields}), st.booleans())
 def test_bulk_dest_decoder_equals_the_generic_one(rs, stats, tunnel):
     message = reply(protocol.CMD_NEW_DEST, kernel_dest(rs, stats, tunnel))
     generic = wire.dest_from(wire.decode(message)["dest"], "inet")
@@ -83,7 +82,7 @@ def test_bulk_dest_decoder_equals_the_generic_one(rs, stats, tunnel):
 def test_a_datagram_of_dests_is_read_in_one_run_up_to_the_done_message():
     servers = [RealServer(f"10.0.1.{i}", 80 + i, "masq", i) for i in range(1, 41)] + [
         RealServer("2001:db8::5", 443, "ipip", 7, tun_type="gue", tun_port=6080)]
-    counters = {n: 7 for n in Stats.__dataclass_fields__}
+    counters = {n: 7 for n in Stats._fields}
     messages = [reply(protocol.CMD_NEW_DEST, kernel_dest(rs, counters), seq=9)
                 for rs in servers]
     done = codec.NLMSG_HDR.pack(20, codec.NLMSG_DONE, codec.NLM_F_MULTI, 9, 0) + bytes(4)
@@ -96,6 +95,22 @@ def test_a_datagram_of_dests_is_read_in_one_run_up_to_the_done_message():
         assert [f.stats for f in found] == [Stats(**counters) if stats else None] * 41
         assert {(f.active_conns, f.inactive_conns, f.persistent_conns) for f in found} == {
             (1, 2, 3)}
+
+
+@given(st.lists(servers, min_size=1, max_size=40), st.booleans())
+def test_a_run_of_any_real_servers_reads_as_the_generic_decoder_reads_each(table, stats):
+    """Columns of one value and of many (ports, methods, tunnels, families) alike."""
+    counters = {n: 5 for n in Stats._fields}
+    messages = [reply(protocol.CMD_NEW_DEST, kernel_dest(rs, counters), seq=3) for rs in table]
+    sizes = {len(m) for m in messages}
+    datagram = memoryview(b"".join(bytes(m) for m in messages))
+    found: list = []
+    decoder = dest_dump.DestDecoder("inet", FAMILY, stats)
+    offset = decoder.run(datagram, found, 3)
+    run = len(found)
+    assert offset == run * len(messages[0]) and (run == len(table) or len(sizes) > 1)
+    generic = [wire.dest_from(wire.decode(m)["dest"], "inet") for m in messages[:run]]
+    assert found == [g if stats else g._replace(stats=None) for g in generic]
 
 
 def test_a_run_stops_at_a_reply_to_another_request_or_family():
@@ -113,7 +128,7 @@ def test_a_run_stops_at_a_reply_to_another_request_or_family():
 
 def test_a_dest_layout_other_than_the_one_learnt_is_learnt_too():
     rs = RealServer("10.0.1.1", 80, "masq", 3)
-    names = list(Stats.__dataclass_fields__)
+    names = list(Stats._fields)
     first = bytes(reply(protocol.CMD_NEW_DEST, kernel_dest(rs, dict.fromkeys(names, 1))))
     reordered = bytes(reply(protocol.CMD_NEW_DEST,
                             kernel_dest(rs, dict.fromkeys(reversed(names), 2))))
@@ -169,6 +184,19 @@ def test_service_round_trip(svc):
     op = Op.add_service(svc)
     back = wire.service_from(wire.decode(reply(op.cmd, op.payload))["service"]).service
     assert back.key == svc.key and back.same_settings(svc)
+
+
+def test_a_service_read_without_counters_skips_them():
+    svc = Service(ServiceKey("tcp", "10.0.0.1", 80), scheduler="wrr", persistent=30)
+    items = wire.decode(reply(1, Op.add_service(svc).payload))["service"]
+    counters = {n: i + 1 for i, n in enumerate(Stats._fields)}
+    message = reply(1, codec.encode_attrs(wire.MESSAGE, {"service": {
+        **items, "stats": {n: 0 for n in Stats._fields}, "stats64": counters}}))
+    full = wire.service_from(wire.decode(message)["service"])
+    lean = wire.service_from(wire.decode(message, wire.MESSAGE_WITHOUT_COUNTERS)["service"],
+                             stats=False)
+    assert full.stats == Stats(**counters) and lean.stats is None
+    assert lean.service == full.service and full.service.same_settings(svc)
 
 
 def test_service_flags_and_ipv6_netmask():

@@ -8,8 +8,8 @@ from lvsocf.ipvs.reconcile import plan_real_servers, plan_service
 
 KEY = ServiceKey("tcp", "10.0.0.1", 80)
 addresses = st.sampled_from([f"10.0.1.{i}" for i in range(1, 9)])
-servers = st.builds(RealServer, addresses, st.just(80), st.sampled_from(["gate", "masq"]),
-                    st.integers(0, 3))
+servers = st.builds(lambda address, method, weight: RealServer(address, 80, method, weight),
+                    addresses, st.sampled_from(["gate", "masq"]), st.integers(0, 3))
 
 
 def test_service_plan():
