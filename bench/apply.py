@@ -17,12 +17,11 @@ Two ways of measuring lvsocf, both printed:
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
 
-from bench.figures import ratio, spread
+from bench.figures import median, ratio, spread
 
 SERVICES, PER_SERVICE = 50, 100
 
@@ -135,7 +134,7 @@ def main() -> int:
     def row(label: str, mine: str, peer: str | None = None, peer_key: str = "") -> str:
         theirs = f"{peer} {spread(t[peer_key], digits=2)}  " if peer else ""
         return (f"    {label}: {theirs}lvsocf {spread(t[mine], digits=2)}  ratio lvsocf/ipvsadm "
-                f"{ratio(statistics.median(t[mine]), statistics.median(t[peer_key]))}")
+                f"{ratio(median(t[mine]), median(t[peer_key]))}")
 
     print(f"bench/apply: {total} real servers in {n} services, same kernel; median "
           f"(min-max) of {repeat} interleaved runs; ratios of the medians")

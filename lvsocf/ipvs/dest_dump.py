@@ -10,7 +10,6 @@ number; a message that differs goes through the generic decoder (wire.decode).
 """
 from __future__ import annotations
 
-import ipaddress
 import operator
 import socket
 import struct
@@ -19,8 +18,16 @@ from itertools import repeat
 from typing import Any
 
 from lvsocf.ipvs import codec
-from lvsocf.ipvs.model import METHOD_NAMES, TUNNEL_TYPE_NAMES, RealServer, RealServerInfo, Stats
-from lvsocf.ipvs.wire import MESSAGE, STATS_NAMES, decode, dest_from
+from lvsocf.ipvs.model import RealServer, RealServerInfo, Stats
+from lvsocf.ipvs.wire import (
+    MESSAGE,
+    STATS_NAMES,
+    addr_str,
+    decode,
+    dest_from,
+    method_name,
+    tunnel_type_name,
+)
 
 _FORMATS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "be16": "H", "be32": "I"}
 _NEEDED = ("dest.addr", "dest.port", "dest.fwd_method", "dest.weight", "dest.addr_family")
@@ -128,10 +135,10 @@ class _Layout:
         if family.count(socket.AF_INET) == n:
             addresses: Iterable[str] = map(_ntop, repeat(socket.AF_INET), map(_FIRST_4, addr))
         else:
-            addresses = map(_address, family, addr)
+            addresses = map(addr_str, addr, family)
         servers = map(_tuple_new, repeat(RealServer), zip(
-            addresses, _converted(port, _ntohs), _converted(fwd, _method), weight, u_thresh,
-            l_thresh, _converted(tun_type, _tunnel_type), _converted(tun_port, _ntohs),
+            addresses, _converted(port, _ntohs), _converted(fwd, method_name), weight, u_thresh,
+            l_thresh, _converted(tun_type, tunnel_type_name), _converted(tun_port, _ntohs),
             tun_flags, strict=True))
         stats: Iterable[Stats | None] = repeat(None, n)
         if self.counters_of is not None:
@@ -146,21 +153,6 @@ def _converted(column: tuple, convert: Callable[[Any], Any]) -> Iterable:
     if column.count(column[0]) == len(column):
         return repeat(convert(column[0]), len(column))
     return map(convert, column)
-
-
-def _method(fwd_method: int) -> str:
-    return METHOD_NAMES.get(fwd_method & 7, "gate")
-
-
-def _tunnel_type(tun_type: int) -> str:
-    return TUNNEL_TYPE_NAMES.get(tun_type, "ipip")
-
-
-def _address(family: int, addr: bytes) -> str:
-    """As the generic decoder reads it: IPv6 for AF_INET6, else IPv4 (the first 4 bytes)."""
-    if family == socket.AF_INET6:
-        return str(ipaddress.IPv6Address(addr))
-    return _ntop(socket.AF_INET, addr[:4])
 
 
 # The kernel writes every dest with the same attributes, so a layout learnt once serves
@@ -182,7 +174,6 @@ class DestDecoder:
         self.default_family = default_family
         self.family_id = family_id
         self.stats = stats
-        self._expected: dict[tuple[int, int, _Layout], tuple] = {}
         self._unlearnable: set[int] = set()
 
     def run(self, view: memoryview, out: list, seq: int) -> int:
@@ -207,10 +198,7 @@ class DestDecoder:
         return self._run(layout, view, size, out, seq)
 
     def _run(self, layout: _Layout, view: memoryview, size: int, out: list, seq: int) -> int:
-        expected = self._expected.get((size, seq, layout))
-        if expected is None:
-            expected = self._expected[size, seq, layout] = (
-                size, self.family_id, codec.NLM_F_MULTI, seq, *layout.headers)
+        expected = (size, self.family_id, codec.NLM_F_MULTI, seq, *layout.headers)
         rows = list(layout.struct.iter_unpack(view[:len(view) // size * size]))
         if not rows:
             return 0

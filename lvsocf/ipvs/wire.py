@@ -80,6 +80,15 @@ def addr_str(raw: bytes | memoryview, family: int) -> str:
     return socket.inet_ntop(socket.AF_INET, bytes(raw[:4]))
 
 
+def method_name(fwd_method: int) -> str:
+    """The forwarding method of a dest's fwd_method attribute (its low bits)."""
+    return METHOD_NAMES.get(fwd_method & 7, "gate")
+
+
+def tunnel_type_name(tun_type: int) -> str:
+    return TUNNEL_TYPE_NAMES.get(tun_type, "ipip")
+
+
 def netmask_to_wire(family: str, netmask: str | int) -> int:
     """The kernel reads the netmask as raw be32: IPv4 mask bytes, or an IPv6 prefix length
     stored in host byte order."""
@@ -212,10 +221,10 @@ def dest_from(items: dict, default_family: str) -> RealServerInfo:
     """A decoded `dest` attribute as a RealServerInfo (its service's family by default)."""
     family = items.get("addr_family", FAMILIES[default_family])
     rs = RealServer(address=addr_str(items["addr"], family), port=items.get("port", 0),
-                    method=METHOD_NAMES.get(items.get("fwd_method", 3) & 7, "gate"),
+                    method=method_name(items.get("fwd_method", 3)),
                     weight=items.get("weight", 0), u_threshold=items.get("u_thresh", 0),
                     l_threshold=items.get("l_thresh", 0),
-                    tun_type=TUNNEL_TYPE_NAMES.get(items.get("tun_type", 0), "ipip"),
+                    tun_type=tunnel_type_name(items.get("tun_type", 0)),
                     tun_port=items.get("tun_port", 0), tun_flags=items.get("tun_flags", 0))
     return RealServerInfo(real_server=rs, active_conns=items.get("active_conns", 0),
                           inactive_conns=items.get("inact_conns", 0),
