@@ -19,8 +19,10 @@ def state_dir() -> Path:
     return Path(os.environ.get("LVSOCF_STATE_DIR", "/run/lvsocf"))
 
 
-def _path(kind: str, name: str) -> Path:
+def path_of(kind: str, name: str) -> Path:
+    """The file of record `name` of `kind`."""
     return state_dir() / kind / (_SAFE.sub("_", name)[:200] + ".json")
+
 
 
 _ensured: set[Path] = set()    # directories this process made root-only already
@@ -34,12 +36,20 @@ def _ensure_dir(path: Path) -> None:
 
 
 def write(kind: str, name: str, data: dict[str, Any]) -> None:
-    path = _path(kind, name)
+    # dumps, not dump: json.dump always takes the pure-Python encoder
+    _write(path_of(kind, name), json.dumps(data, sort_keys=True).encode())
+
+
+def write_text(kind: str, name: str, text: str) -> None:
+    """A text file `name` (used as it is: the caller vouches for it) of `kind`, written
+    like a record."""
+    _write(state_dir() / kind / name, text.encode())
+
+
+def _write(path: Path, text: bytes) -> None:
     if path.parent not in _ensured:
         _ensure_dir(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    # dumps, not dump: json.dump always takes the pure-Python encoder
-    text = json.dumps(data, sort_keys=True).encode()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
         fd = os.open(tmp, flags, 0o600)
@@ -57,7 +67,7 @@ def write(kind: str, name: str, data: dict[str, Any]) -> None:
 
 def read(kind: str, name: str) -> dict[str, Any] | None:
     try:
-        with open(_path(kind, name)) as fh:
+        with open(path_of(kind, name)) as fh:
             data = json.load(fh)
     except (FileNotFoundError, NotADirectoryError):
         return None
@@ -68,7 +78,7 @@ def read(kind: str, name: str) -> dict[str, Any] | None:
 
 def remove(kind: str, name: str) -> None:
     try:
-        _path(kind, name).unlink()
+        path_of(kind, name).unlink()
     except FileNotFoundError:
         pass
 

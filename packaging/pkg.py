@@ -33,6 +33,7 @@ import hashlib
 import io
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -224,11 +225,35 @@ class Layout:
         return [self.libdir]
 
 
+BASH = "#!/bin/bash"
+
+
+def launcher_lines(lines: list[str], python: str, lib: str) -> list[str]:
+    """An agent that bash runs first (its monitor fast path, then ``exec`` of Python on
+    the same file): its ``python=`` and ``lib=`` lines set to the interpreter and the folder
+    that holds lvsocf/."""
+    wanted = {"python": python, "lib": lib}
+    out = []
+    for line in lines:
+        name = line.partition("=")[0]
+        if name in wanted:
+            line = f"{name}={shlex.quote(wanted.pop(name))}"
+        out.append(line)
+    if wanted:
+        raise BuildError(f"a bash agent without its {' and '.join(wanted)}= line")
+    return out
+
+
 def agent_text(source: str, layout: Layout) -> str:
-    """An agent executable as installed: the first line runs ``layout.python``, and the
+    """An agent executable as installed: the first line runs ``layout.python`` (or bash,
+    for an agent with a bash fast path, told where Python and the library are), and the
     library comes first on sys.path (inserted after the module docstring and any
     ``from __future__`` import, so both keep working)."""
     lines = source.split("\n")
+    shebang = f"#!{layout.python}"
+    if lines[0] == BASH:
+        shebang = BASH
+        lines = launcher_lines(lines, layout.python, layout.libdir)
     if lines[0].startswith("#!"):
         lines = lines[1:]
     tree = ast.parse("\n".join(lines))
@@ -241,7 +266,7 @@ def agent_text(source: str, layout: Layout) -> str:
             break
         at = node.end_lineno or at
     header = [f"import sys  # {MARK}", f"sys.path[:0] = {layout.sys_path!r}  # {MARK}"]
-    return "\n".join([f"#!{layout.python}", *lines[:at], *header, *lines[at:]])
+    return "\n".join([shebang, *lines[:at], *header, *lines[at:]])
 
 
 def command_text(name: str, entry: str, layout: Layout, sys_path: list[str] | None = None) -> str:

@@ -168,6 +168,9 @@ def execute(agent: Agent, argv: list[str]) -> int:
     probe = _c.is_probe()
     values, problems = read_params(agent.parameters, os.environ)
     ctx = Context(agent, action, Params(agent.parameters, values), probe, _check_level())
+    if agent.monitor_tickets:       # only a monitor that succeeds writes one again
+        from lvsocf.agents import fastpath
+        fastpath.drop(ctx.instance)
     step = _lenient if probe or action in LENIENT_ACTIONS else _strict
     rc, raised = _guard(ctx, step, problems)
     if probe and (raised or rc not in PRESENT_CODES):

@@ -98,6 +98,7 @@ class Agent:
         handlers: Mapping[str, Handler],
         validate: Validator | None = None,
         promotable: bool = False,
+        monitor_tickets: bool = False,
         version: str = __version__,
     ) -> None:
         self.name = name
@@ -108,6 +109,9 @@ class Agent:
         self.handlers = dict(handlers)
         self.validate = validate
         self.promotable = promotable
+        #: its executable has the bash monitor fast path (lvsocf.agents.fastpath): every
+        #: action drops the resource's ticket first, a monitor that succeeds writes one
+        self.monitor_tickets = monitor_tickets
         self.version = version
         declared = {a.name for a in self.actions}
         if "meta-data" not in declared:

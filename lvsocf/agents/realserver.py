@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from lvsocf import state
-from lvsocf.agents import engine_watch, identity
+from lvsocf.agents import engine_watch, fastpath, identity
 from lvsocf.agents import ocfcompat as _c
 from lvsocf.agents.base import (
     OCF_DEGRADED,
@@ -143,15 +143,21 @@ def _budget(ctx: Context, margin: float = 5.0) -> float:
     return max(2.0, (ctx.timeout or declared) - margin)
 
 
-def _proc_entry(key: ServiceKey, ident: tuple[str, int]):
-    """(service present, its /proc entry for ident or None), from /proc/net/ip_vs."""
+def _proc_service_entry(key: ServiceKey, ident: tuple[str, int]):
+    """(the service's /proc entry or None, its real server `ident`'s or None)."""
     from lvsocf.ipvs import proc
 
     service = next((s for s in proc.read_services() or () if s.matches(key)), None)
     if service is None:
-        return False, None
-    return True, next((r for r in service.real_servers
-                       if (r.address, r.port) == ident), None)
+        return None, None
+    return service, next((r for r in service.real_servers
+                          if (r.address, r.port) == ident), None)
+
+
+def _proc_entry(key: ServiceKey, ident: tuple[str, int]):
+    """(service present, its /proc entry for ident or None), from /proc/net/ip_vs."""
+    service, entry = _proc_service_entry(key, ident)
+    return service is not None, entry
 
 
 def _record(ctx: Context) -> RealServerRecord | None:
@@ -333,18 +339,35 @@ def monitor(ctx: Context) -> int:
         engine_watch.check(ctx, pid)    # a hung engine: a failure, never a down backend
     health = _health(ctx)
     current = health is not None and health.registration == reg.digest
-    present, entry = _proc_entry(reg.key, reg.server.ident)
+    service, entry = _proc_service_entry(reg.key, reg.server.ident)
     down = current and health.down
     detail = (health.detail if health else None) or ""
     if entry is None:
-        if present and down and reg.failure_action == "remove":
+        if service is not None and down and reg.failure_action == "remove":
             ctx.exit_reason(f"{reg.server} is down and removed: {detail}")
             return OCF_DEGRADED
         return OCF_NOT_RUNNING
     if down:
         ctx.exit_reason(f"{reg.server} is down (weight {entry.weight}): {detail}")
         return OCF_DEGRADED
+    if current and health.state == "up" and not ctx.probe:
+        _ticket(ctx, reg, service.line, entry.token)
     return OCF_SUCCESS
+
+
+def _ticket(ctx: Context, reg: Registration, header: str, entry: str) -> None:
+    """What the next recurring monitors compare, in bash (lvsocf.agents.fastpath)."""
+    from lvsocf.engine import files, watchdog
+    from lvsocf.ipvs import proc
+
+    written = fastpath.write(ctx.instance, (p.name for p in PARAMETERS), {
+        "proc": str(proc.PROC_SERVICES), "header": header, "entry": entry,
+        "digest": reg.digest, "record": str(state.path_of(RECORD, ctx.instance)),
+        "health": str(state.path_of(HEALTH, ctx.instance)),
+        "pidfile": str(files.path(files.PID)), "status": str(state.path_of("engine", "status")),
+        "intervals": str(watchdog.INTERVALS), "floor": str(int(watchdog.FLOOR))})
+    if not written:
+        ctx.logger.debug("no monitor ticket for %s: the bash fast path stays off", ctx.instance)
 
 
 AGENT = Agent(
@@ -364,7 +387,7 @@ AGENT = Agent(
     as node attributes lvsocf-INSTANCE (crm_mon -A).""",
     parameters=PARAMETERS, actions=ACTIONS,
     handlers={"start": start, "stop": stop, "monitor": monitor, "reload-agent": reload_agent},
-    validate=validate,
+    validate=validate, monitor_tickets=True,
 )
 
 

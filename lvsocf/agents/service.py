@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 
 from lvsocf import state
-from lvsocf.agents import identity, kernel
+from lvsocf.agents import fastpath, identity, kernel
 from lvsocf.agents.base import (
     OCF_ERR_GENERIC,
     OCF_NOT_RUNNING,
@@ -28,6 +28,7 @@ from lvsocf.agents.base import (
     run,
 )
 from lvsocf.agents.params import Params, Value
+from lvsocf.ipvs import proc
 from lvsocf.ipvs.model import SCHED_FLAGS, RealServer, Service, ServiceKey
 from lvsocf.records import ServiceRecord
 
@@ -243,7 +244,6 @@ def stop(ctx: Context) -> int:
 
 
 def _find(key: ServiceKey):
-    from lvsocf.ipvs import proc
     services = proc.read_services()
     return next((s for s in services or () if s.matches(key)), None)
 
@@ -268,6 +268,9 @@ def monitor(ctx: Context) -> int:
         if not svc.same_settings(info.service):
             raise OcfError(f"service {svc.key} was changed outside the cluster: "
                            f"{_describe(info.service)}; expected {_describe(svc)}")
+    if not ctx.probe:   # what the next recurring monitors compare, in bash
+        fastpath.write(ctx.instance, (p.name for p in PARAMETERS),
+                       {"proc": str(proc.PROC_SERVICES), "header": found.line})
     return OCF_SUCCESS
 
 
@@ -294,7 +297,7 @@ AGENT = Agent(
     the VIP before its service exists answers clients with RST. See the crm-examples.""",
     parameters=PARAMETERS, actions=ACTIONS,
     handlers={"start": start, "stop": stop, "monitor": monitor, "reload-agent": reload_agent},
-    validate=validate,
+    validate=validate, monitor_tickets=True,
 )
 
 

@@ -21,6 +21,7 @@ from lvsocf import state
 from lvsocf.engine import files
 
 FLOOR = 30.0
+INTERVALS = 3       # stale after this many of the longest check interval (or FLOOR)
 STARTING = 300.0     # loading thousands of registrations (in TCG) is slow: engine.supervisor
 
 
@@ -34,7 +35,7 @@ def number(value: Any) -> float | None:
 def threshold(status: Mapping[str, Any]) -> float:
     """Seconds of cycle age after which the engine counts as hung."""
     longest = number(status.get("interval_max")) or 0.0
-    return max(3 * longest, FLOOR)
+    return max(INTERVALS * longest, FLOOR)
 
 
 def cycle_at(status: Mapping[str, Any]) -> float | None:

@@ -40,6 +40,7 @@ class ProcRealServer:
     weight: int
     active_conns: int
     inactive_conns: int
+    token: str = field(default="", compare=False)     # its address as /proc prints it
 
 
 @dataclass
@@ -48,6 +49,7 @@ class ProcService:
     scheduler: str
     persistent: bool = False    # /proc prints the timeout in jiffies (HZ unknown here)
     real_servers: list[ProcRealServer] = field(default_factory=list)
+    line: str = ""      # its line as /proc prints it
 
     def matches(self, key: ServiceKey) -> bool:
         """/proc does not print the family of fwmark services: those match on the mark."""
@@ -66,7 +68,7 @@ def parse_services(text: str) -> list[ProcService]:
             address, port = _hostport(words[1])
             services[-1].real_servers.append(ProcRealServer(
                 address, port, _METHODS.get(words[2], words[2].lower()), int(words[3]),
-                int(words[4]), int(words[5])))
+                int(words[4]), int(words[5]), words[1]))
             continue
         if words[0] == "FWM":
             key = ServiceKey(fwmark=int(words[1], 16))
@@ -76,7 +78,7 @@ def parse_services(text: str) -> list[ProcService]:
             key = ServiceKey(protocol=words[0].lower(), address=address, port=port)
             rest = words[2:]
         persistent = "persistent" in rest
-        services.append(ProcService(key, rest[0] if rest else "", persistent))
+        services.append(ProcService(key, rest[0] if rest else "", persistent, line=line))
     return services
 
 

@@ -128,6 +128,12 @@ def test_realserver_lifecycle_from_installed_files(agents, backend, tmp_path):
     assert rs("monitor", "web-rs1", RECURRING, **RS_PARAMS).returncode == 0
     row = status_of(rs.state_dir)
     assert row["weight"] == 3 and row["health"]["state"] == "up" and row["health"]["healthy"]
+    # the next recurring monitors are answered in bash (lvsocf/agents/fastpath.bash): they
+    # answer 0 with Python unable to start (PYTHONHOME points nowhere); a changed parameter
+    # goes to Python (which cannot start here: not 0)
+    no_python = {**RECURRING, "PYTHONHOME": "/nonexistent"}
+    assert rs("monitor", "web-rs1", no_python, **RS_PARAMS).returncode == 0
+    assert rs("monitor", "web-rs1", no_python, **{**RS_PARAMS, "weight": 4}).returncode != 0
 
     stop(server)                                   # check fails: quiescent, weight 0
     until(lambda: health(rs.state_dir, "web-rs1").get("state") == "down", 60, "down")

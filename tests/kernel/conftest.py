@@ -1,4 +1,5 @@
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,20 @@ class Agent:
         environ.update(env or {})
         return subprocess.run([self.path, action], env=environ, capture_output=True, text=True,
                               timeout=120)
+
+
+def bash_only(agent: Agent, directory: Path) -> Agent:
+    """`agent` installed in `directory` with /bin/false as its Python: 0 from it is the
+    bash monitor fast path's answer (lvsocf/agents/fastpath.bash); 1 is a hand-over to
+    Python."""
+    from lab.install import AGENTS_DIR, installed_text
+    name = Path(agent.path).name
+    path = directory / name
+    path.write_text(installed_text((AGENTS_DIR / name).read_text(), "/bin/false"))
+    path.chmod(0o755)
+    copy = Agent(name, agent.state_dir)
+    copy.path = str(path)
+    return copy
 
 
 @pytest.fixture

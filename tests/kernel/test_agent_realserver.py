@@ -15,6 +15,7 @@ import pytest
 
 from tests.kernel.conftest import (
     LongLivedClient,
+    bash_only,
     checkout_env,
     ipvsadm,
     saved,
@@ -112,6 +113,63 @@ def test_lifecycle_degraded_engine_restart_and_stop(rs, backends):
     assert rc(rs("monitor", instance="web-rs1", env=RECURRING, **params)) == 7
     assert rc(rs("stop", instance="web-rs1", **params)) == 0
     assert saved() == {"-A -t 10.0.0.1:80 -s rr"}
+
+
+def test_monitor_fast_path_reads_the_kernel_and_the_engine_afresh(rs, backends, tmp_path):
+    """After a full monitor succeeded, recurring monitors answer in bash (no Python: the
+    bash-only copy's Python is /bin/false) while the real server is as that monitor saw it,
+    and hand over to Python as soon as anything differs: the entry gone (ipvsadm -d), the
+    backend down, the engine killed, a parameter changed."""
+    topo, cl, rsns = backends
+    server = serve(topo, rsns, "10.0.1.1")
+    params = {**SVC, "rip": "10.0.1.1", "method": "masq", "weight": 2, **FAST}
+    fast = bash_only(rs, tmp_path)
+
+    def monitor(agent=rs, **env) -> int:
+        return rc(agent("monitor", instance="web-rs1", env={**RECURRING, **env}, **params))
+
+    assert rc(rs("start", instance="web-rs1", **params)) == 0
+    until(lambda: weights().get("10.0.1.1:80") == 2, 30, "weight after rise")
+    assert monitor(fast) == 1                   # no full monitor yet: no ticket
+    assert monitor() == 0                       # the full monitor writes the ticket
+    assert monitor(fast) == 0
+    assert monitor(fast, OCF_RESKEY_CRM_meta_interval="0") == 1     # probes are Python's
+    assert rc(fast("monitor", instance="web-rs1", env=RECURRING,
+                   **{**params, "weight": 3})) == 1
+
+    ipvsadm("-d", "-t", "10.0.0.1:80", "-r", "10.0.1.1:80")        # outside the cluster
+    assert "10.0.1.1:80" not in weights()
+    assert monitor(fast) == 1
+    assert monitor() == 7                       # Python's answer: Pacemaker recovers,
+    assert rc(rs("stop", instance="web-rs1", **params)) == 0               # stop, start
+    assert rc(rs("start", instance="web-rs1", **params)) == 0
+    until(lambda: weights().get("10.0.1.1:80") == 2, 30, "weight after the new start")
+    assert monitor(fast) == 1                   # the actions dropped the ticket
+    assert monitor() == 0 and monitor(fast) == 0
+
+    stop(server)
+    until(lambda: (read(rs.state_dir, "health", "web-rs1") or {}).get("state") == "down", 30,
+          "down after fall")
+    assert monitor(fast) == 1
+    assert monitor() == 190                     # Python's answer: degraded
+    assert monitor(fast) == 1                   # and no ticket after it
+    serve(topo, rsns, "10.0.1.1")
+    until(lambda: weights().get("10.0.1.1:80") == 2, 30, "back after rise")
+    assert monitor() == 0 and monitor(fast) == 0
+
+    pid = engine_pid(rs.state_dir)
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(1)
+    assert monitor(fast) == 1                   # a dead engine is Python's to restart
+    assert monitor() == 0 and engine_pid(rs.state_dir) not in (None, pid)
+    until(lambda: monitor(fast) == 0, 30, "the new engine's cycle in the ticket's checks")
+    os.kill(engine_pid(rs.state_dir), signal.SIGSTOP)      # hung: its cycle goes stale
+    try:
+        until(lambda: monitor(fast) == 1, 60, "a hung engine to leave the fast path")
+    finally:
+        os.kill(engine_pid(rs.state_dir), signal.SIGCONT)
+    assert rc(rs("stop", instance="web-rs1", **params)) == 0
+    assert monitor(fast) == 1 and monitor() == 7
 
 
 ONE = {**SVC, "rip": "10.0.1.1", "method": "masq", "rise": 1, "check_interval": 1,

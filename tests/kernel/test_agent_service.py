@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.conftest import LongLivedClient, ipvsadm, saved, start_echo_server
+from tests.kernel.conftest import (
+    LongLivedClient,
+    bash_only,
+    ipvsadm,
+    saved,
+    start_echo_server,
+)
 from tests.kernel.test_agent_realserver import engine_pid
 
 TCP = {"vip": "10.0.0.1", "port": 80}
@@ -75,6 +81,32 @@ def test_monitor_reports_outside_changes(svc):
     assert rc(deep) == 1 and "netmask 255.255.0.0" in deep.stderr
     probe = svc("monitor", env={"OCF_RESKEY_CRM_meta_interval": "0"}, **{**TCP, "port": 99})
     assert rc(probe) == 7
+
+
+@pytest.mark.parametrize("params", [TCP, {**TCP, "persistent": 60},
+                                    {"fwmark": 9, "family": "inet6", "scheduler": "rr"},
+                                    {"vip": "2001:db8::5", "port": 80, "persistent": 10}])
+def test_monitor_fast_path_reads_the_table_afresh(svc, params, tmp_path):
+    """A recurring monitor answers in bash (no Python: the bash-only copy's Python is
+    /bin/false) after a full one succeeded, and hands over to Python when the service's
+    line in /proc/net/ip_vs or a parameter differs."""
+    fast = bash_only(svc, tmp_path)
+    recurring = {"OCF_RESKEY_CRM_meta_interval": "10000"}
+    assert rc(svc("start", **params)) == 0
+    assert rc(fast("monitor", env=recurring, **params)) == 1
+    assert rc(svc("monitor", env=recurring, **params)) == 0
+    assert rc(fast("monitor", env=recurring, **params)) == 0
+    assert rc(fast("monitor", env=recurring, **{**params, "scheduler": "sh"})) == 1
+    rule = next(r for r in saved() if r.startswith("-A ")).split()[1:]
+    at = rule.index("-s")
+    ipvsadm("-E", *rule[:at], "-s", "sh", *rule[at + 2:])   # outside the cluster
+    assert rc(fast("monitor", env=recurring, **params)) == 1
+    assert rc(svc("monitor", env=recurring, **params)) == 1  # Python: changed outside
+    ipvsadm("-E", *rule)
+    assert rc(svc("monitor", env=recurring, **params)) == 0
+    assert rc(fast("monitor", env=recurring, **params)) == 0
+    assert rc(svc("stop", **params)) == 0
+    assert rc(fast("monitor", env=recurring, **params)) == 1
 
 
 def test_stop_after_parameter_change_removes_what_start_made(svc):

@@ -87,13 +87,18 @@ def test_make_install_layout(tmp_path: Path) -> None:
         path = agents / name
         assert path.stat().st_mode & 0o777 == 0o755
         text = path.read_text()
-        assert text.startswith("#!/usr/bin/python3\n")
         assert "sys.path[:0] = ['/usr/lib/lvsocf']" in text
         compile(text, str(path), "exec")
-        # the agent's own code follows unchanged
-        original = (REPO / "agents" / name).read_text().split("\n", 1)[1]
+        # the agent's own code follows unchanged, bash's launcher lines set
+        original = (REPO / "agents" / name).read_text().split("\n")
+        if original[0] == pkg.BASH:
+            assert text.startswith("#!/bin/bash\n")
+            original = pkg.launcher_lines(original, "/usr/bin/python3", "/usr/lib/lvsocf")
+            assert "python=/usr/bin/python3" in original and "lib=/usr/lib/lvsocf" in original
+        else:
+            assert text.startswith("#!/usr/bin/python3\n")
         assert [line for line in text.split("\n")[1:] if pkg.MARK not in line] == \
-            original.split("\n")
+            original[1:]
 
     for name in pkg.scripts():
         command = root / "usr/bin" / name
@@ -149,6 +154,18 @@ def test_agent_header_goes_after_docstring_and_future_imports(source: str) -> No
     assert "'/opt/x/lib/lvsocf'" in tree_lines[at]
     body = [line for line in tree_lines[1:] if pkg.MARK not in line]
     assert body == (source.split("\n", 1)[1] if source.startswith("#!") else source).split("\n")
+
+
+def test_bash_agent_keeps_bash_and_is_told_where_python_and_the_library_are() -> None:
+    source = ('#!/bin/bash\n""":"\npython=/usr/bin/python3\nlib=\nexec "$python" "$0" "$@"\n'
+              '":"""\n"""doc"""\nimport sys\n')
+    text = pkg.agent_text(source, pkg.Layout(prefix="/opt/my lvs", python="/opt/py/bin/python3"))
+    lines = text.split("\n")
+    assert lines[:4] == ["#!/bin/bash", '""":"', "python=/opt/py/bin/python3",
+                         "lib='/opt/my lvs/lib/lvsocf'"]
+    compile(text, "agent", "exec")
+    with pytest.raises(pkg.BuildError, match="lib="):
+        pkg.agent_text(source.replace("lib=\n", ""), pkg.Layout())
 
 
 def test_reinstall_drops_agents_that_are_gone(tmp_path: Path) -> None:
