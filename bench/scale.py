@@ -16,7 +16,7 @@ layout). From these: the Pacemaker monitor interval that keeps the real servers'
 under a CPU budget per director. TCG runs agents 10-40x slower than hardware: compare the
 ratios, and scale the per-run cost down on hardware.
 
-    .venv/bin/python -m bench.scale [--real-servers 100] [--monitor 600] [--window 180]
+    .venv/bin/python -m bench.scale [--real-servers 100] [--monitor 60] [--window 180]
 """
 from __future__ import annotations
 
