@@ -154,12 +154,6 @@ def _proc_service_entry(key: ServiceKey, ident: tuple[str, int]):
                           if (r.address, r.port) == ident), None)
 
 
-def _proc_entry(key: ServiceKey, ident: tuple[str, int]):
-    """(service present, its /proc entry for ident or None), from /proc/net/ip_vs."""
-    service, entry = _proc_service_entry(key, ident)
-    return service is not None, entry
-
-
 def _record(ctx: Context) -> RealServerRecord | None:
     """What start recorded, None if nothing; OcfError when the record is unreadable."""
     data = state.read(RECORD, ctx.instance)
@@ -208,13 +202,13 @@ def _verdict_or_entry(h: HealthRecord) -> bool:
 def start(ctx: Context) -> int:
     record = record_of(ctx.params)
     reg = from_record(ctx.instance, record)
-    present, _entry = _proc_entry(reg.key, reg.server.ident)
-    if not present:
+    service, _entry = _proc_service_entry(reg.key, reg.server.ident)
+    if service is None:
         raise OcfError(f"service {reg.key} does not exist: start its IPVSService first "
                        "(order it before the real servers)")
     health = _register(ctx, record, f"cannot register {reg.server}", _verdict_or_entry)
     engine_watch.started(ctx)
-    present, entry = _proc_entry(reg.key, reg.server.ident)
+    _service, entry = _proc_service_entry(reg.key, reg.server.ident)
     if entry is None:
         state.remove(RECORD, ctx.instance)
         client.notify()
@@ -255,8 +249,8 @@ def stop(ctx: Context) -> int:
         record = record_of(ctx.params)
     elif record.draining is None and engine_watch.recovery_stop(ctx):
         return OCF_SUCCESS          # Pacemaker's recovery from a hung engine: start follows
-    present, entry = _proc_entry(record.key, record.server.ident)
-    if entry is None and (not present or stored is None or client.running_pid() is None):
+    service, entry = _proc_service_entry(record.key, record.server.ident)
+    if entry is None and (service is None or stored is None or client.running_pid() is None):
         _forget(ctx, _budget(ctx))      # nothing to drain, and no engine will add it
         return OCF_SUCCESS
     budget = _budget(ctx)
@@ -278,7 +272,7 @@ def stop(ctx: Context) -> int:
     except client.EngineError as exc:
         _remove_without_engine(ctx, record, exc)
     state.remove(HEALTH, ctx.instance)
-    present, entry = _proc_entry(record.key, record.server.ident)
+    _service, entry = _proc_service_entry(record.key, record.server.ident)
     if entry is not None:
         raise OcfError(f"real server {record.server} of {record.key} is still in the kernel")
     ctx.logger.info("removed real server %s of %s", record.server, record.key)
@@ -302,7 +296,7 @@ def _remove_without_engine(ctx: Context, record: RealServerRecord, why: Exceptio
         with Ipvs() as ipvs:
             ipvs.delete_real_server(record.key, record.server.address, record.server.port)
     except IpvsError as exc:
-        if _proc_entry(record.key, record.server.ident)[1] is not None:
+        if _proc_service_entry(record.key, record.server.ident)[1] is not None:
             raise OcfError(f"cannot remove real server {record.server} of {record.key}: "
                            f"{why}; directly: {exc}") from None
     state.remove(RECORD, ctx.instance)

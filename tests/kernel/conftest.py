@@ -95,13 +95,11 @@ def bash_only(agent: Agent, directory: Path) -> Agent:
     """`agent` installed in `directory` with /bin/false as its Python: 0 from it is the
     bash monitor fast path's answer (lvsocf/agents/fastpath.bash); 1 is a hand-over to
     Python."""
-    from lab.install import AGENTS_DIR, installed_text
-    name = Path(agent.path).name
-    path = directory / name
-    path.write_text(installed_text((AGENTS_DIR / name).read_text(), "/bin/false"))
-    path.chmod(0o755)
+    from lab.install import install_agents
+    name, folder = Path(agent.path).name, directory / "bash-only"
+    install_agents(folder, python="/bin/false")
     copy = Agent(name, agent.state_dir)
-    copy.path = str(path)
+    copy.path = str(folder / name)
     return copy
 
 

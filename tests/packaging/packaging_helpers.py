@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from lab.install import packaging
+
 REPO = Path(__file__).resolve().parents[2]
-PKG_SCRIPT = REPO / "packaging" / "pkg.py"
 # The packaging runs under Debian's Python, as `make deb` does (not the venv).
 PYTHON3 = "/usr/bin/python3"
 TOOLS = {  # program -> Debian package
@@ -21,16 +20,7 @@ TOOLS = {  # program -> Debian package
 }
 
 
-def load_pkg():
-    """packaging/pkg.py as a module (it is a script, not part of the lvsocf package)."""
-    spec = importlib.util.spec_from_file_location("lvsocf_packaging", PKG_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class builds
-    spec.loader.exec_module(module)
-    return module
-
-
-pkg = load_pkg()
+pkg = packaging()   # packaging/pkg.py, loaded once by the lab's installer
 
 
 def require(*programs: str) -> None:

@@ -55,12 +55,7 @@ class World:
         self.proc = root / "ip_vs"
         self.proc.write_text(PROC)
         self.agents = root / "agents"
-        self.agents.mkdir()
-        for name in ("IPVSRealServer", "IPVSService"):
-            path = self.agents / name
-            path.write_text(install.installed_text(
-                (install.AGENTS_DIR / name).read_text(), "/bin/false"))
-            path.chmod(0o755)
+        install.install_agents(self.agents, python="/bin/false")
         self.pid = engine_pid
         (self.state).mkdir(mode=0o700)
         (self.state / "engine.pid").write_text(f"{engine_pid}\n1.0:123:456\n")  # as daemon.py
