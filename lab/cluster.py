@@ -58,15 +58,18 @@ class Node:
         return os.readlink(f"/proc/{self.anchor.pid}/ns/mnt")
 
 
-def corosync_conf(nodes: Sequence[Node], token_ms: int) -> str:
+def corosync_conf(nodes: Sequence[Node], token_ms: int,
+                  consensus_ms: int | None = None) -> str:
+    """consensus_ms None: corosync's default, 1.2 x token."""
     node_blocks = "".join(
         f"    node {{\n        ring0_addr: {n.ring_addr}\n        name: {n.name}\n"
         f"        nodeid: {n.nodeid}\n    }}\n" for n in nodes)
     two_node = "    two_node: 1\n" if len(nodes) == 2 else ""
+    consensus = "" if consensus_ms is None else f"    consensus: {consensus_ms}\n"
     return (
         "totem {\n    version: 2\n    cluster_name: lvsocf-lab\n    transport: knet\n"
         "    crypto_cipher: none\n    crypto_hash: none\n"
-        f"    token: {token_ms}\n    token_coefficient: 0\n}}\n"
+        f"    token: {token_ms}\n    token_coefficient: 0\n{consensus}}}\n"
         f"nodelist {{\n{node_blocks}}}\n"
         f"quorum {{\n    provider: corosync_votequorum\n{two_node}}}\n"
         "logging {\n    to_logfile: yes\n    logfile: /var/log/corosync/corosync.log\n"
@@ -75,12 +78,14 @@ def corosync_conf(nodes: Sequence[Node], token_ms: int) -> str:
 
 class Cluster:
     def __init__(self, topo: Topology, workdir: Path, ha_switch: str, token_ms: int = 3000,
-                 ha_prefix: str = "198.18.1.", ha_ifname: str = "ha0") -> None:
+                 ha_prefix: str = "198.18.1.", ha_ifname: str = "ha0",
+                 consensus_ms: int | None = None) -> None:
         self.ha_ifname = ha_ifname
         self.topo = topo
         self.workdir = workdir
         self.ha_switch = ha_switch
         self.token_ms = token_ms
+        self.consensus_ms = consensus_ms
         self.ha_prefix = ha_prefix
         self.nodes: list[Node] = []
 
@@ -118,7 +123,7 @@ class Cluster:
     def start(self, cib_xml: str, timeout: float = 300) -> None:
         """Write corosync.conf and the seed CIB on every node, start the daemons, wait for a
         DC with every node online."""
-        conf = corosync_conf(self.nodes, self.token_ms)
+        conf = corosync_conf(self.nodes, self.token_ms, self.consensus_ms)
         for node in self.nodes:
             if node.anchor is None:
                 self._start_anchor(node)
@@ -142,6 +147,15 @@ class Cluster:
         self.wait(lambda: node.run(["corosync-quorumtool", "-s"], check=False).returncode
                   in (0, 2), 60, f"corosync on {node.name}")
         node.spawn(["pacemakerd"], env={"PCMK_logfile": "/var/log/pacemaker/pacemaker.log"})
+
+    def totem(self, node: Node) -> dict[str, int]:
+        """The token and consensus (ms) corosync runs with on `node`, read back from its
+        runtime map (not from the corosync.conf written)."""
+        values = {}
+        for key in ("token", "consensus"):
+            out = node.run(["corosync-cmapctl", "-g", f"runtime.config.totem.{key}"]).stdout
+            values[key] = int(out.rsplit("=", 1)[1])
+        return values
 
     def online(self, via: Node | None = None) -> set[str]:
         """Names of the nodes Pacemaker reports online (with a DC elected)."""

@@ -61,13 +61,15 @@ class Timeline:
 class Lab:
     """Topology + cluster + real servers + client, torn down by close()."""
 
-    def __init__(self, workdir: Path, say: Callable[[str], None], token_ms: int = 3000) -> None:
+    def __init__(self, workdir: Path, say: Callable[[str], None], token_ms: int = 3000,
+                 consensus_ms: int | None = None) -> None:
         self.say = say
         self.topo = Topology("lab")
         self.workdir = workdir
         self.lan = self.topo.bridge("lan")
         self.ha = self.topo.bridge("ha")
-        self.cluster = Cluster(self.topo, workdir, self.ha, ha_ifname=HA_IF, token_ms=token_ms)
+        self.cluster = Cluster(self.topo, workdir, self.ha, ha_ifname=HA_IF, token_ms=token_ms,
+                               consensus_ms=consensus_ms)
         self.tls = backend.site_certificate(workdir, SITE_NAME)
         self.client = ""
         self.real_servers: dict[str, str] = {}     # address -> namespace
@@ -383,9 +385,10 @@ def _require_all(seen: dict[str, float], what: str, timeout: float) -> None:
 def run_scenario(cib: str, say: Callable[[str], None], *, real_servers: int = 2,
                  active: int = 4, idle: int = 12, keepalive: float = 10.0,
                  settle: float = 40.0, installed: bool = False,
-                 token_ms: int = 3000) -> Result:
+                 token_ms: int = 3000, consensus_ms: int | None = None) -> Result:
     """Run the whole scenario on a hot-standby CIB (see layout_of) with `real_servers`
-    real servers (more_real_servers); `installed`: run the packaged agents (use_agents)."""
+    real servers (more_real_servers); `installed`: run the packaged agents (use_agents);
+    consensus_ms None: corosync's default (1.2 x token)."""
     timeline = Timeline()
     plain_say = say
 
@@ -393,7 +396,7 @@ def run_scenario(cib: str, say: Callable[[str], None], *, real_servers: int = 2,
         plain_say(f"[{time.time() - timeline.t0:6.1f}s] {message}")
 
     with tempfile.TemporaryDirectory(prefix="lvsocf-lab-") as tmp:
-        lab = Lab(Path(tmp), say, token_ms=token_ms)
+        lab = Lab(Path(tmp), say, token_ms=token_ms, consensus_ms=consensus_ms)
         lab.rips = REAL_SERVERS + extra_addresses(real_servers)
         try:
             use_agents(installed)
@@ -432,7 +435,9 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
         "1 client")
     lab.build()
     lab.cluster.start(cib)
-    timeline.mark("cluster online (2 nodes, DC elected)")
+    totem = lab.cluster.totem(lab.cluster.nodes[0])
+    timeline.mark("cluster online (2 nodes, DC elected; corosync token "
+                  f"{totem['token']} ms, consensus {totem['consensus']} ms)")
     first, other = PREFERRED, "node2" if PREFERRED == "node1" else "node1"
     both = (first, other)
     budget = bring_up_budget(len(lab.rips))
@@ -506,6 +511,7 @@ def _scenario(lab: Lab, timeline: Timeline, cib: str, say: Callable[[str], None]
     phases["failback"]["actions"] = actions_since(lab.cluster.node(first), log_at)
     phases["warm_health"] = warm
     phases["steady"] = {"cpu": steady, "real_servers": len(lab.rips)}
+    phases["totem"] = totem
     clients = lab.stop_traffic()
     timeline.mark("client traffic stopped")
     return Result(timeline, failover, failback, clients, phases)
@@ -558,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cib", type=Path, required=True, help="seed CIB (build_cib on host)")
     parser.add_argument("--real-servers", type=int, default=2)
     parser.add_argument("--token", type=int, default=3000, help="corosync token (ms)")
+    parser.add_argument("--consensus", type=int, help="corosync consensus (ms; default "
+                        "1.2 x token)")
     parser.add_argument("--json", type=Path, help="write the result here as JSON")
     parser.add_argument("--active", type=int, default=4)
     parser.add_argument("--idle", type=int, default=12)
@@ -574,7 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     unshare_net()
     result = run_scenario(cib, lambda m: print(m, flush=True), real_servers=opts.real_servers,
                           active=opts.active, idle=opts.idle, keepalive=opts.keepalive,
-                          settle=opts.settle, installed=bool(opts.deb), token_ms=opts.token)
+                          settle=opts.settle, installed=bool(opts.deb), token_ms=opts.token,
+                          consensus_ms=opts.consensus)
     print(report(result), flush=True)
     if opts.json:
         opts.json.write_text(json.dumps({

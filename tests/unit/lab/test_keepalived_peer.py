@@ -63,7 +63,8 @@ def test_pause_without_failures_or_recovery():
 
 def test_bench_table_ratios():
     run = {"pause": 4.0, "outage": 2.0, "vip": 3.0, "sync_master": 3.1, "kept": 16, "total": 16}
-    results = {"lvsocf-t1000": [dict(run, pause=8.0, vip=6.0, failback_pause=8.8)],
+    results = {"lvsocf-t1000": [dict(run, pause=8.0, vip=6.0, failback_pause=8.8,
+                                     totem={"token": 1000, "consensus": 1200})],
                "keepalived": [run],
                "lvsocf-t3000": [{"error": "TimeoutError: x"}]}
     text = "\n".join(bench.render(results))
@@ -71,3 +72,5 @@ def test_bench_table_ratios():
     assert "failback / failover pause" in text and "1.10x" in text
     assert "lvsocf token 1000: not met (2.00x)" in text
     assert "lvsocf token 3000: a run failed: TimeoutError: x" in text
+    assert "1000 / 1200 ms" in text     # what corosync ran with, not what was asked
+
