@@ -115,9 +115,12 @@ def test_watch_stops_cleanly_on_sigint(tmp_path):
     """A real Ctrl-C (SIGINT) while `lvsocf status --watch` sleeps: exit 0, no traceback."""
     import signal
     env = {**os.environ, "LVSOCF_STATE_DIR": str(tmp_path)}
+    # as from a terminal: a test run started in the background of a non-interactive shell
+    # (`cmd &`) ignores SIGINT, and Python then installs no Ctrl-C handler in its children
     proc = subprocess.Popen([sys.executable, "-m", "lvsocf.cli.main", "status", "--watch",
                              "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline()
         assert first.startswith("Every 0.2s: lvsocf status")
