@@ -189,7 +189,8 @@ class Lab:
         return placed
 
     def diagnostics(self, lines: int = 60) -> str:
-        """What an operator looks at first: crm_mon with fail counts and attributes, then the
+        """What an operator looks at first: crm_mon with fail counts and attributes (promotion
+        scores; the real servers' health attributes are private, not in the CIB), then the
         errors, warnings and agent messages of each node's pacemaker.log."""
         out = []
         for node in self.cluster.alive():
@@ -244,14 +245,15 @@ def client_pause(events: Sequence[dict], crash_at: float, window: float = 30.0) 
 
 
 def _attribute(lab: Lab, node: str, name: str) -> str | None:
-    """A node attribute as crm_mon -A shows it."""
-    status = lab.cluster.status()
-    if status is None:
+    """`node`'s value of a private node attribute (never in the CIB, so not in crm_mon -A),
+    as pacemaker-attrd on that node answers `attrd_updater -Q`."""
+    from lxml import etree
+    done = lab.cluster.node(node).run(
+        ["attrd_updater", "-Q", "-n", name, "--output-as=xml"], check=False, timeout=30)
+    if done.returncode != 0:
         return None
-    for attr in status.iterfind(f"node_attributes/node[@name='{node}']/attribute"):
-        if attr.get("name") == name:
-            return attr.get("value")
-    return None
+    found = etree.fromstring(done.stdout.encode()).find(f".//attribute[@host='{node}']")
+    return None if found is None else found.get("value")
 
 
 def parse_weights(ipvsadm_list: str) -> dict[str, int]:
@@ -288,8 +290,8 @@ def quiesce(lab: Lab, nodes: tuple[str, ...], resource: str, rip: str,
             say: Callable[[str], None], timeline: Timeline) -> float:
     """One real server's backend fails its health check (it still accepts connections): the
     engine of every director must quiesce it (weight 0, still in the table; hot standby keeps
-    health warm on the backup too), crm_mon -A must show it down, and no other real server
-    may change. Returns the seconds it took."""
+    health warm on the backup too), its private node attribute must say down (and be absent
+    from the CIB), and no other real server may change. Returns the seconds it took."""
     attr = f"lvsocf-{resource}"
     ns = lab.real_servers[rip]
     lab.set_sick(ns, True)
@@ -299,13 +301,17 @@ def quiesce(lab: Lab, nodes: tuple[str, ...], resource: str, rip: str,
                                  "down" for n in nodes), 300,
                      f"{resource} quiesced on {', '.join(nodes)} (weight 0, {attr}=down)")
     took = time.time() - t0
+    status = lab.cluster.node(nodes[0]).run(["cibadmin", "-Q", "-o", "status"],
+                                            timeout=60).stdout
+    if f'name="{attr}"' in status:
+        raise RuntimeError(f"{attr} was written to the CIB: a private attribute never is")
     others = {(n, a): _weight(lab, n, a) for n in nodes for a, where in
               lab.real_servers.items() if where != ns}
     if not all(others.values()):
         raise RuntimeError(f"quiescing {rip} touched another real server: {others}")
     timeline.mark(f"{resource} quiesced on every director: weight 0, {attr}=down")
     say(f"{resource} quiesced after {took:.1f}s on {', '.join(nodes)} (weight 0, "
-        f"crm_mon -A: {attr}=down)")
+        f"attrd: {attr}=down)")
     return round(took, 1)
 
 

@@ -378,7 +378,8 @@ AGENT = Agent(
     engine and keeps every weight as it is.
     stop is a graceful drain: weight 0, then removal once its connections have ended or
     drain_timeout has passed. Health is published in /run/lvsocf/health and, under Pacemaker,
-    as node attributes lvsocf-INSTANCE (crm_mon -A).""",
+    as private node attributes lvsocf-INSTANCE (attrd_updater -Q -A -n lvsocf-INSTANCE; never
+    written to the CIB).""",
     parameters=PARAMETERS, actions=ACTIONS,
     handlers={"start": start, "stop": stop, "monitor": monitor, "reload-agent": reload_agent},
     validate=validate, monitor_tickets=True,

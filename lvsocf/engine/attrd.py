@@ -1,4 +1,9 @@
-"""Transient node attributes (`crm_mon -A`) for each real server's state, best effort.
+"""Private node attributes for each real server's state, best effort.
+
+Private (`attrd_updater -p`): kept by pacemaker-attrd and never written to the CIB. A transient
+attribute in the CIB aborts the DC's running transition at every change, and a table of 100
+real servers coming up then reran the scheduler about four times per real server started.
+Read them with `attrd_updater -Q -A -n lvsocf-<instance>`.
 
 Only while Pacemaker answers on this node (`crm_node -n` succeeds; re-probed every minute).
 Updates are coalesced per attribute (the latest value wins) and sent by one task with
@@ -55,7 +60,7 @@ class Attrd:
             while self._pending:
                 name, value = next(iter(self._pending.items()))
                 del self._pending[name]
-                argv = ["attrd_updater", "-n", name]
+                argv = ["attrd_updater", "-p", "-n", name]
                 argv += ["-D"] if value is None else ["-U", value]
                 if await _run(argv):
                     self.sent += 1
@@ -70,7 +75,7 @@ class Attrd:
             self._probed_at = now
             self.available = await _run(["crm_node", "-n"])
             if self.available:
-                log.info("Pacemaker answers: publishing node attributes %s*", PREFIX)
+                log.info("Pacemaker answers: publishing private node attributes %s*", PREFIX)
         return self.available
 
 

@@ -4,8 +4,8 @@ run; `make demo` runs the same on this checkout's agents).
 
 Both directors load the whole table and check every real server. One real server's backend
 starts failing its health check (it still accepts connections): it is quiesced (weight 0,
-crm_mon -A shows it down) on BOTH directors. Then SIGKILL the active director: the survivor
-runs nothing but the sync promotion and the VIP start, every long-lived client connection
+its private node attribute says down) on BOTH directors. Then SIGKILL the active director: the
+survivor runs nothing but the sync promotion and the VIP start, every long-lived client connection
 (active and idle) survives, new connections work, and none of them reaches the failing
 backend (counted at the backends). The backend recovers: new connections reach it within
 rise x check_interval. Then the director returns, reloads its table, warms up as sync

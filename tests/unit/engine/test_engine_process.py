@@ -162,7 +162,7 @@ def test_attrd_publishes_latest_values_when_pacemaker_answers(tmp_path, monkeypa
     calls = log.read_text().splitlines()
     assert calls[0].endswith("crm_node -n")
     assert [c.split(" ", 1)[1] for c in calls[1:]] == [
-        "-n lvsocf-web-rs1 -U down", "-n lvsocf-web_rs2 -U up", "-n lvsocf-web-rs3 -D"]
+        "-p -n lvsocf-web-rs1 -U down", "-p -n lvsocf-web_rs2 -U up", "-p -n lvsocf-web-rs3 -D"]
 
 
 def test_attrd_stays_quiet_without_pacemaker(tmp_path, monkeypatch):
