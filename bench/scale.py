@@ -40,7 +40,10 @@ AGENT_RUNS = 5
 BUDGETS = (0.02, 0.05)          # share of one CPU per director for real-server monitors
 PLANNED = (100, 1000)           # table sizes the recommendation is printed for
 BUDGET_VM = 3600                # VM seconds: 100 real servers load in ~40 min in TCG
-POLL = 15.0     # seconds between looks at the cluster: crm_mon on a big table costs CPU in TCG
+# Seconds between looks at the cluster while it loads. crm_mon unpacks the whole CIB: with
+# 100 real servers loaded it took up to 55 s of the guest's 2 vCPUs in TCG, so a 15 s poll
+# ran it back to back and slowed the load it watched.
+POLL = 60.0
 
 
 def _say(message: str) -> None:
